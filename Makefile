@@ -1,0 +1,36 @@
+# Every target installs what it needs into .venv first, so a fresh clone needs only `make`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: venv test lint format run mock bench clean
+
+$(STAMP): pyproject.toml layers/shared/requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(BIN)/python -m pytest
+
+run: $(STAMP)
+	$(BIN)/python -m mock_server --host 127.0.0.1 --port $${VEGART_MOCK_PORT:-4010} --latency-ms 1700
+
+mock: $(STAMP)
+	$(BIN)/python -m mock_server --host 127.0.0.1 --port $${VEGART_MOCK_PORT:-4010}
+
+bench: $(STAMP)
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .aws-sam

@@ -1,0 +1,1 @@
+"""VegaRT Gateway: the domain shared by every function, shipped as a Lambda layer."""
