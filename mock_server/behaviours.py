@@ -8,13 +8,15 @@ from typing import Any
 from .contract import DOCUMENTED_STATUSES
 
 #: Transport faults, each the way a real network or a broken upstream produces it.
-FAULTS = frozenset({
-    "connection_reset",   # an RST: the client sees "connection reset by peer"
-    "empty_response",     # a FIN before a single byte
-    "truncated_body",     # a 200 whose JPEG stops halfway, short of its Content-Length
-    "garbage_then_close",  # bytes that are not HTTP, then a FIN
-    "hang",               # nothing at all until the client gives up or the server stops
-})
+FAULTS = frozenset(
+    {
+        "connection_reset",  # an RST: the client sees "connection reset by peer"
+        "empty_response",  # a FIN before a single byte
+        "truncated_body",  # a 200 whose JPEG stops halfway, short of its Content-Length
+        "garbage_then_close",  # bytes that are not HTTP, then a FIN
+        "hang",  # nothing at all until the client gives up or the server stops
+    }
+)
 
 
 class BadBehaviour(ValueError):
@@ -78,7 +80,8 @@ def parse_entry(entry: Any) -> list[Behaviour]:
         raise BadBehaviour("an entry needs a status, a fault or a delay_ms")
     headers = entry.get("headers", {})
     if not isinstance(headers, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
         raise BadBehaviour("headers must map strings to strings")
     behaviour = Behaviour(
         status=_status(entry["status"]) if "status" in entry else None,

@@ -63,7 +63,10 @@ def parse_render_request(raw: bytes) -> RenderRequest:
     """Validate a request body the way the contract's request table says."""
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # ValueError, not only JSONDecodeError: bad UTF-8, and a number of more than 4,300
+        # digits, which is valid JSON that Python refuses to turn into an int. RecursionError:
+        # a 64 KiB body of nested brackets. All three are the caller's fault, so 400, not 500.
         raise InvalidRequest("Request body is not valid JSON") from exc
     if not isinstance(body, dict):
         raise InvalidRequest("Request body must be a JSON object")

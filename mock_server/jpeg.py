@@ -63,8 +63,9 @@ def _segment(marker: int, payload: bytes) -> bytes:
     return struct.pack(">HH", marker, len(payload) + 2) + payload
 
 
-def _huffman_segment(table_class: int, table_id: int, bits: tuple[int, ...],
-                     values: tuple[int, ...]) -> bytes:
+def _huffman_segment(
+    table_class: int, table_id: int, bits: tuple[int, ...], values: tuple[int, ...]
+) -> bytes:
     return bytes([(table_class << 4) | table_id, *bits, *values])
 
 
@@ -73,11 +74,18 @@ def _headers(comment: bytes) -> bytes:
     quant = bytes([0x00]) + bytes([_QUANT] * 64)
     frame = struct.pack(">BHHB", 8, SIZE, SIZE, 3) + bytes([1, 0x22, 0, 2, 0x11, 0, 3, 0x11, 0])
     huffman = _huffman_segment(0, 0, _DC_BITS, _DC_VALUES) + _huffman_segment(
-        1, 0, _AC_BITS, _AC_VALUES)
+        1, 0, _AC_BITS, _AC_VALUES
+    )
     scan = bytes([3, 1, 0x00, 2, 0x00, 3, 0x00, 0, 63, 0])
-    return (b"\xff\xd8" + _segment(0xFFE0, jfif) + _segment(0xFFFE, comment)
-            + _segment(0xFFDB, quant) + _segment(0xFFC0, frame) + _segment(0xFFC4, huffman)
-            + _segment(0xFFDA, scan))
+    return (
+        b"\xff\xd8"
+        + _segment(0xFFE0, jfif)
+        + _segment(0xFFFE, comment)
+        + _segment(0xFFDB, quant)
+        + _segment(0xFFC0, frame)
+        + _segment(0xFFC4, huffman)
+        + _segment(0xFFDA, scan)
+    )
 
 
 def _wave(length: int, params: bytes, amplitude: float) -> list[float]:
@@ -85,8 +93,10 @@ def _wave(length: int, params: bytes, amplitude: float) -> list[float]:
     freq = 1.0 + params[0] / 32.0
     phase = params[1] / 255.0 * 2 * math.pi
     tilt = (params[2] - 128) / 128.0
-    return [amplitude * (math.sin(freq * math.pi * i / length + phase) + tilt * i / length)
-            for i in range(length)]
+    return [
+        amplitude * (math.sin(freq * math.pi * i / length + phase) + tilt * i / length)
+        for i in range(length)
+    ]
 
 
 def _plane(size: int, digest: bytes, base: int, amplitude: float) -> list[list[int]]:
@@ -94,8 +104,10 @@ def _plane(size: int, digest: bytes, base: int, amplitude: float) -> list[list[i
     cols = _wave(size, digest[0:3], amplitude)
     rows = _wave(size, digest[3:6], amplitude)
     diag = _wave(2 * size, digest[6:9], amplitude / 2)
-    return [[min(107, max(-112, int(base + cols[x] + row + diag[x + y])))
-             for x in range(size)] for y, row in enumerate(rows)]
+    return [
+        [min(107, max(-112, int(base + cols[x] + row + diag[x + y]))) for x in range(size)]
+        for y, row in enumerate(rows)
+    ]
 
 
 def _stamp_fingerprint(luma: list[list[int]], digest: bytes) -> None:
@@ -132,7 +144,10 @@ def _entropy_coded(luma: list[list[int]], cb: list[list[int]], cr: list[list[int
 
 def fingerprint(prompt: str, seed: int, steps: int) -> bytes:
     """The SHA-256 that decides an image: equal inputs, equal digest, equal pixels."""
-    return hashlib.sha256(f"{prompt}\x00{seed}\x00{steps}".encode()).digest()
+    # surrogatepass: JSON's "\ud800" escape decodes to a lone surrogate, which strict UTF-8
+    # refuses to encode; such a prompt is still a prompt and must not become a 500.
+    text = f"{prompt}\x00{seed}\x00{steps}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
 @lru_cache(maxsize=256)
@@ -150,4 +165,3 @@ def render_jpeg(prompt: str, seed: int, steps: int) -> bytes:
     cr = _plane(_MCUS, more[9:], 0, 30.0)
     comment = b"segmind-mock " + digest.hex().encode()
     return _headers(comment) + _entropy_coded(luma, cb, cr) + b"\xff\xd9"
-

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -26,6 +27,7 @@ from .contract import (
     MISSING_KEY_MESSAGE,
     MODEL_SLUG,
     InvalidRequest,
+    RenderRequest,
     parse_render_request,
 )
 from .jpeg import render_jpeg
@@ -44,6 +46,29 @@ _DRAIN_SECONDS = 2.0
 
 class _BodyTooLarge(Exception):
     """The body exceeds its limit; it has not been read."""
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """An error answer decided before any render: its status, message and extra headers."""
+
+    status: int
+    message: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _json_or_none(raw: bytes) -> Any:
+    """The body as JSON for the journal, or None when it is empty or not JSON at all.
+
+    ``ValueError`` covers more than bad syntax: a 5,000-digit number passes the grammar but
+    not Python's limit on integer digits. ``RecursionError`` is 30,000 nested brackets.
+    """
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _utc(timestamp: float) -> str:
@@ -67,11 +92,20 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
     def track(self, conn: socket.socket, *, open_: bool) -> None:
+        """Remember an open connection so that :meth:`close_connections` can wake it.
+
+        A handler that starts after :meth:`close_connections` took its list would otherwise
+        sit in a keep-alive read for :attr:`_Handler.timeout` seconds, and ``server_close``
+        joins every handler thread: it is shut at once instead, under the same lock.
+        """
         with self._connections_lock:
-            if open_:
-                self._connections.add(conn)
-            else:
+            if not open_:
                 self._connections.discard(conn)
+            elif self.stopping.is_set():
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+            else:
+                self._connections.add(conn)
 
     def close_connections(self) -> None:
         """Wake every handler blocked on a kept-alive or hanging connection so it can end."""
@@ -88,16 +122,33 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # The stdlib assumes HTTP/0.9 until a request line parses, and answers 0.9 without a status
+    # line or headers: a garbled request line would get a bare JSON body that no client reads.
+    default_request_version = "HTTP/1.0"
     server_version = "segmind-mock/1.0"
     sys_version = ""
     timeout = 120  # an idle kept-alive connection is closed after this many seconds
+    # Head and body leave in one buffered write, with Nagle off: written apart, the body waits
+    # for the client's delayed ACK of the head (40 ms on Linux), which caps a keep-alive client
+    # at about 25 requests a second.
+    wbufsize = 64 * 1024
+    disable_nagle_algorithm = True
     server: _Server
+    # The journal entry of the request being answered, settled by the first answer written.
+    _entry: dict[str, Any] | None = None
 
     # connection life cycle
 
     def setup(self) -> None:
         super().setup()
         self.server.track(self.connection, open_=True)
+
+    def __getattr__(self, name: str) -> Any:
+        """Every method token reaches :meth:`_dispatch`, so ``TRACE`` or ``FOO`` get Segmind's
+        JSON 404 or 405 rather than the stdlib's 501, which no Segmind page documents."""
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def finish(self) -> None:
         # A fault may have closed the socket under us; there is nothing left to flush then.
@@ -112,7 +163,11 @@ class _Handler(BaseHTTPRequestHandler):
             # The client went away midway: nothing to answer, and nothing to fall over about.
             self.close_connection = True
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def version_string(self) -> str:
+        """``segmind-mock/1.0``: the stdlib would add a space and Python's version."""
+        return self.server_version
+
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             super().log_message(format, *args)
 
@@ -125,12 +180,18 @@ class _Handler(BaseHTTPRequestHandler):
     # dispatch
 
     def _dispatch(self) -> None:
+        self._entry = None
         try:
             path = urlsplit(self.path).path
             if path.startswith(ADMIN_PREFIX):
                 self._admin(path)
             else:
                 self._public(path)
+        except OSError:
+            # The client went away midway (reset, broken pipe, timeout): not a bug of the
+            # mock, and nobody is left to answer. handle_one_request closes the connection.
+            self._settle({"aborted": "client went away"})
+            raise
         except Exception as exc:  # a bug in the mock must still answer, not drop the client
             print(f"segmind-mock: internal error: {exc!r}", file=sys.stderr)
             self.close_connection = True
@@ -192,8 +253,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     # writing
 
-    def _answer(self, status: int, body: bytes | dict[str, Any], headers: dict[str, str] | None = None,
-                content_type: str = "application/json") -> None:
+    def _answer(
+        self,
+        status: int,
+        body: bytes | dict[str, Any],
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
+        """Settle the journal entry, then write the whole answer in one buffered write.
+
+        The journal is settled first so that a test reading it the moment its client has the
+        answer never finds the request still without an outcome.
+        """
+        self._settle({"status": status})
         payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -203,9 +275,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
+        self.wfile.flush()
 
-    def _error(self, status: int, message: str | None = None,
-               headers: dict[str, str] | None = None) -> None:
+    def _settle(self, outcome: dict[str, Any]) -> None:
+        entry, self._entry = self._entry, None
+        if entry is not None:
+            self.server.state.settle(entry, outcome)
+
+    def _error(
+        self, status: int, message: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         self._answer(status, {"error": message or MESSAGES[status]}, headers)
 
     def _json_ok(self, body: dict[str, Any]) -> None:
@@ -215,62 +294,61 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _public(self, path: str) -> None:
         state = self.server.state
-        entry = state.record({
-            "method": self.command,
-            "path": self.path,
-            "headers": dict(self.headers.items()),
-            "body": None,
-        })
-        request_id = state.request_id()
-        base = {"x-request-id": request_id}
+        self._entry = entry = state.record(
+            {
+                "method": self.command,
+                "path": self.path,
+                "headers": dict(self.headers.items()),
+                "body": None,
+            }
+        )
+        base = {"x-request-id": state.request_id()}
         try:
             raw = self._read_body(MAX_BODY_BYTES)
         except _BodyTooLarge:
-            state.settle(entry, {"status": 400})
             self.close_connection = True
-            self._error(400, f"Request body is larger than {MAX_BODY_BYTES // 1024} KiB",
-                        {**base, "Connection": "close"})
+            self._error(
+                400,
+                f"Request body is larger than {MAX_BODY_BYTES // 1024} KiB",
+                {**base, "Connection": "close"},
+            )
             self._drain_refused_body()
             return
         except InvalidRequest as exc:
-            state.settle(entry, {"status": 400})
             self.close_connection = True
             self._error(400, str(exc), {**base, "Connection": "close"})
             return
-        with contextlib.suppress(UnicodeDecodeError, json.JSONDecodeError):
-            entry["body"] = json.loads(raw) if raw else None
+        entry["body"] = _json_or_none(raw)
 
         if path != ROUTE:
-            status, message = (404, MESSAGES[404]) if path.startswith("/v1/") else (404, "Not found")
-            state.settle(entry, {"status": status})
-            self._error(status, message, base)
-            return
-        if self.command != "POST":
-            state.settle(entry, {"status": 405})
+            self._error(404, MESSAGES[404] if path.startswith("/v1/") else "Not found", base)
+        elif self.command != "POST":
             self._error(405, "Method not allowed", {**base, "Allow": "POST"})
-            return
+        else:
+            self._route(raw, base)
 
+    def _route(self, raw: bytes, base: dict[str, str]) -> None:
+        """Play what ``Prefer`` or the queue asks for, else answer as Segmind would."""
         try:
             behaviour = parse_prefer(self.headers.get("Prefer"))
         except BadBehaviour as exc:
-            state.settle(entry, {"status": 400})
             self._error(400, f"Prefer header: {exc}", base)
             return
         if behaviour is None:
-            behaviour = state.next_behaviour()
+            behaviour = self.server.state.next_behaviour()
         if behaviour is not None:
             if behaviour.delay_ms and self.server.stopping.wait(behaviour.delay_ms / 1000):
+                self._settle({"aborted": "server stopped"})
                 return
             if behaviour.fault is not None:
-                state.settle(entry, {"fault": behaviour.fault})
+                # Settled before the fault: a hang never ends while the client waits.
+                self._settle({"fault": behaviour.fault})
                 self._fault(behaviour.fault, raw)
                 return
             if behaviour.status is not None and behaviour.status != 200:
-                state.settle(entry, {"status": behaviour.status})
                 self._forced(behaviour, base)
                 return
-        status = self._render(raw, base)
-        state.settle(entry, {"status": status})
+        self._render(raw, base)
 
     def _rate_headers(self, reset_at: float) -> dict[str, str]:
         headers = {"x-rate-limit-reset-at-utc": _utc(reset_at)}
@@ -289,39 +367,45 @@ class _Handler(BaseHTTPRequestHandler):
         headers.update(behaviour.headers)
         self._error(status, None, headers)
 
-    def _render(self, raw: bytes, base: dict[str, str]) -> int:
-        """The normal answer, in Segmind's order: key, rate, body, credits, render."""
+    def _admit(self, key: str | None, raw: bytes) -> RenderRequest | _Refusal:
+        """Segmind's checks before a render, in its order: key, rate, then the body."""
         state = self.server.state
-        key = self.headers.get("x-api-key")
-        key_status = state.key_status(key)
-        if key_status == "missing":
-            self._error(401, MISSING_KEY_MESSAGE, base)
-            return 401
-        if key_status == "unknown":
-            self._error(401, None, base)
-            return 401
-        if key_status == "disabled":
-            self._error(403, None, base)
-            return 403
+        match state.key_status(key):
+            case "missing":
+                return _Refusal(401, MISSING_KEY_MESSAGE)
+            case "unknown":
+                return _Refusal(401)
+            case "disabled":
+                return _Refusal(403)
         assert key is not None
         decision = state.count_request(key)
         if not decision.allowed:
-            self._error(429, None, {**base, **self._rate_headers(decision.reset_at)})
-            return 429
+            return _Refusal(429, headers=self._rate_headers(decision.reset_at))
         try:
-            request = parse_render_request(raw)
+            return parse_render_request(raw)
         except InvalidRequest as exc:
-            self._error(400, str(exc), base)
-            return 400
+            return _Refusal(400, str(exc))
+
+    def _render(self, raw: bytes, base: dict[str, str]) -> None:
+        """The normal answer: the checks, a credit, then the image."""
+        state = self.server.state
+        key = self.headers.get("x-api-key")
+        request = self._admit(key, raw)
+        if isinstance(request, _Refusal):
+            self._error(request.status, request.message, {**base, **request.headers})
+            return
+        assert key is not None
         seed = request.seed if request.seed != -1 else state.pick_seed()
         left = state.take_credit(key)
         if left is None:
             self._error(406, None, base)
-            return 406
+            return
         started = time.perf_counter()
         latency = state.options.latency_ms
         if latency and self.server.stopping.wait(latency / 1000):
-            return 503
+            state.refund_credit(key)  # nothing was answered, so nothing is charged
+            self._settle({"aborted": "server stopped"})
+            return
         image = render_jpeg(request.prompt, seed, request.steps)
         headers = {
             **base,
@@ -333,7 +417,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(200, {"image": base64.b64encode(image).decode()}, headers)
         else:
             self._answer(200, image, headers, content_type="image/jpeg")
-        return 200
 
     # transport faults
 
@@ -391,7 +474,9 @@ class _Handler(BaseHTTPRequestHandler):
             raw = self._read_body(_ADMIN_BODY_LIMIT)
         except (_BodyTooLarge, InvalidRequest):
             self.close_connection = True
-            self._error(400, "Admin request body is too large or malformed", {"Connection": "close"})
+            self._error(
+                400, "Admin request body is too large or malformed", {"Connection": "close"}
+            )
             return
         if route == ("GET", "requests"):
             self._json_ok({"requests": state.journal()})
@@ -415,7 +500,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _enqueue(self, raw: bytes) -> None:
         try:
             document = json.loads(raw or b"null")
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):
             self._error(400, "Body is not valid JSON")
             return
         if not isinstance(document, dict) or not isinstance(document.get("responses"), list):
@@ -476,8 +561,11 @@ class MockSegmind:
             return self
         self._server = _Server(self._address, self.state, self._verbose)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"segmind-mock:{self.port}", daemon=True)
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"segmind-mock:{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -503,8 +591,12 @@ class MockSegmind:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     @classmethod
@@ -514,9 +606,11 @@ class MockSegmind:
         ``segmind = pytest.fixture(MockSegmind.fixture(rate_limit=5))`` in a conftest gives
         each test a fresh server.
         """
+
         def _fixture() -> Iterator[MockSegmind]:
             with cls(**options) as mock:
                 yield mock
+
         return _fixture
 
     # where it listens

@@ -20,6 +20,9 @@ from typing import Any
 from .behaviours import Behaviour
 
 RATE_WINDOW_SECONDS = 60.0
+#: The journal keeps the newest entries only: a mock left running under load (``make run``)
+#: would otherwise grow by a kilobyte a request until it fills the memory.
+JOURNAL_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,13 @@ class State:
         self.options = options
         self._clock = clock
         self._lock = threading.Lock()
-        self._random = random.Random(options.seed)
+        # Not for secrets: a seeded generator is the point, so that a run repeats itself.
+        self._random = random.Random(options.seed)  # noqa: S311
         self._credits: dict[str, int] = {}
         self._windows: dict[str, tuple[float, int]] = {}
         self._queue: deque[Behaviour] = deque()
-        self._journal: list[dict[str, Any]] = []
+        self._journal: deque[dict[str, Any]] = deque(maxlen=JOURNAL_LIMIT)
+        self._recorded = 0
         self.reset()
 
     def reset(self) -> None:
@@ -65,6 +70,7 @@ class State:
             self._windows.clear()
             self._queue.clear()
             self._journal.clear()
+            self._recorded = 0
             self._random.seed(self.options.seed)
 
     # keys and credits
@@ -85,6 +91,11 @@ class State:
                 return None
             self._credits[key] = left - 1
             return left - 1
+
+    def refund_credit(self, key: str) -> None:
+        """Give back a credit taken for a render that was never answered."""
+        with self._lock:
+            self._credits[key] = self._credits.get(key, 0) + 1
 
     def credits(self) -> dict[str, int]:
         with self._lock:
@@ -139,10 +150,15 @@ class State:
     # the journal
 
     def record(self, entry: dict[str, Any]) -> dict[str, Any]:
-        """Add a request to the journal; the caller fills in its outcome when it is known."""
+        """Add a request to the journal; the caller fills in its outcome when it is known.
+
+        ``index`` counts the requests since the last reset or clear, so it keeps counting when
+        the oldest entries fall out of a full journal.
+        """
         entry["time"] = datetime.fromtimestamp(self._clock(), UTC).isoformat()
         with self._lock:
-            entry["index"] = len(self._journal)
+            entry["index"] = self._recorded
+            self._recorded += 1
             self._journal.append(entry)
         return entry
 
@@ -158,3 +174,4 @@ class State:
     def clear_journal(self) -> None:
         with self._lock:
             self._journal.clear()
+            self._recorded = 0

@@ -1,0 +1,200 @@
+"""Render function benchmark: cold-start imports, per-request overhead, AWS clients per start.
+
+Run with ``make bench`` or ``.venv/bin/python benchmarks/bench_render_function.py``. Figures
+are medians, each next to a baseline measured in the same run, because the machine is shared.
+
+1. Cold start: a fresh interpreter importing the handler, against one importing only boto3.
+2. Overhead: a warm handler answering a cache hit and a miss from in-memory stand-ins for S3
+   and the backend (so their time is excluded), against Powertools' resolver answering the
+   same event with a constant JPEG from a bare route.
+3. AWS clients: how many boto3 clients one cold start creates while serving a request.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from typing import Any
+
+from _common import BENCH_ENV, ROOT, median_ms, table, use_bench_env
+
+COLD_RUNS = 9
+WARM_REPEAT = 2000
+
+_IMPORT_PROBE = """
+import os, sys, time
+os.environ.update({env})
+sys.path[:0] = [{root!r}, {layer!r}]
+started = time.perf_counter()
+{statement}
+print((time.perf_counter() - started) * 1000)
+"""
+_LOAD_HANDLER = (
+    "import importlib.util as u; s = u.spec_from_file_location('app', {app!r}); "
+    "m = u.module_from_spec(s); s.loader.exec_module(m)"
+)
+
+
+def import_ms(statement: str) -> float:
+    code = _IMPORT_PROBE.format(
+        env=BENCH_ENV, root=str(ROOT), layer=str(ROOT / "layers/shared"), statement=statement
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def cold_start() -> tuple[float, float]:
+    handler = _LOAD_HANDLER.format(app=str(ROOT / "functions/render/app.py"))
+    boto, app = [], []
+    for _ in range(COLD_RUNS):  # interleaved, so that noise hits both alike
+        boto.append(import_ms("import boto3"))
+        app.append(import_ms(handler))
+    return statistics.median(boto), statistics.median(app)
+
+
+class _MemoryCache:
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def get(self, key: str) -> bytes | None:
+        return self.objects.get(key)
+
+    def put(self, key: str, image: bytes, metadata: dict[str, str]) -> bool:
+        self.objects[key] = image
+        return True
+
+
+class _InstantBackend:
+    name = "segmind"
+    model = "segmind-vega-rt-v1"
+
+    def __init__(self, image: bytes) -> None:
+        self.image = image
+
+    def render(self, spec: Any, deadline: Any) -> bytes:
+        return self.image
+
+
+def overhead() -> tuple[float, float, float]:
+    use_bench_env()
+    from mock_server import render_jpeg
+    from vegart import api
+    from vegart.render import RenderService
+
+    sys.path.insert(0, str(ROOT / "tests" / "support"))
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+    from lambda_events import FakeContext, api_event, header, load_function
+
+    image = render_jpeg("bench", 1, 4)
+    fn = load_function("render")
+    cache = _MemoryCache()
+    service = RenderService(_InstantBackend(image), cache)  # type: ignore[arg-type]
+    api.render_service = lambda: service  # the warm singleton, with stand-ins inside
+    context = FakeContext()
+    hit_event = api_event({"prompt": "a lighthouse", "seed": 1})
+    first = fn.lambda_handler(hit_event, context)
+    again = fn.lambda_handler(hit_event, context)
+    assert first["statusCode"] == again["statusCode"] == 200, first
+    assert header(again, "x-cache") == "HIT", again
+
+    counter = iter(range(10**9))
+
+    def miss() -> None:
+        fn.lambda_handler(api_event({"prompt": "a lighthouse", "seed": next(counter) + 2}), context)
+
+    bare = APIGatewayRestResolver()
+
+    @bare.post("/v1/segmind-vega-rt-v1")
+    def constant() -> Response:
+        return Response(200, "image/jpeg", image)
+
+    hit_ms = median_ms(lambda: fn.lambda_handler(hit_event, context), WARM_REPEAT)
+    miss_ms = median_ms(miss, WARM_REPEAT)
+    bare_ms = median_ms(lambda: bare.resolve(hit_event, context), WARM_REPEAT)
+    return bare_ms, hit_ms, miss_ms
+
+
+_CLIENT_PROBE = """
+import json, os, sys
+os.environ.update({env})
+sys.path[:0] = [{root!r}, {layer!r}, {support!r}]
+import boto3, botocore.session, responses
+from moto import mock_aws
+from mock_server import render_jpeg
+made = []
+original = botocore.session.Session.create_client
+def counting(self, service_name, *args, **kwargs):
+    made.append(service_name)
+    return original(self, service_name, *args, **kwargs)
+with mock_aws():
+    boto3.client("s3").create_bucket(Bucket=os.environ["CACHE_BUCKET"])
+    boto3.client("secretsmanager").create_secret(Name=os.environ["SEGMIND_SECRET_ID"],
+                                                 SecretString="k")
+    botocore.session.Session.create_client = counting
+    from lambda_events import FakeContext, api_event, header, load_function
+    fn = load_function("render")
+    with responses.RequestsMock() as upstream:
+        upstream.add(responses.POST, os.environ["SEGMIND_BASE_URL"] + "/segmind-vega-rt-v1",
+                     body=render_jpeg("x", 1, 4), content_type="image/jpeg")
+        for seed in (1, 1, 2):
+            fn.lambda_handler(api_event({{"prompt": "x", "seed": seed}}), FakeContext())
+print(json.dumps(made))
+"""
+
+
+def clients_per_cold_start() -> list[str]:
+    code = _CLIENT_PROBE.format(
+        env=BENCH_ENV,
+        root=str(ROOT),
+        layer=str(ROOT / "layers/shared"),
+        support=str(ROOT / "tests/support"),
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    boto_ms, app_ms = cold_start()
+    bare_ms, hit_ms, miss_ms = overhead()
+    clients = clients_per_cold_start()
+    print(
+        table(
+            ("measure", "median", "baseline (same run)", "ratio", "goal"),
+            [
+                (
+                    "cold-start import of the render handler",
+                    f"{app_ms:.0f} ms",
+                    f"`import boto3`: {boto_ms:.0f} ms",
+                    f"{app_ms / boto_ms:.2f}",
+                    "<= 1.5",
+                ),
+                (
+                    "warm request, cache hit (S3 excluded)",
+                    f"{hit_ms:.2f} ms",
+                    f"bare resolver, constant JPEG: {bare_ms:.2f} ms",
+                    f"{hit_ms / bare_ms:.2f}",
+                    "< 5 ms",
+                ),
+                (
+                    "warm request, miss (S3, backend excluded)",
+                    f"{miss_ms:.2f} ms",
+                    f"bare resolver, constant JPEG: {bare_ms:.2f} ms",
+                    f"{miss_ms / bare_ms:.2f}",
+                    "< 5 ms",
+                ),
+                (
+                    "AWS clients created per cold start (3 requests)",
+                    str(len(clients)),
+                    ", ".join(sorted(clients)),
+                    "",
+                    "one per service",
+                ),
+            ],
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Render function: ``POST /v1/segmind-vega-rt-v1`` behind API Gateway.
+
+Thin on purpose: it routes the event and turns exceptions into answers; every decision about
+the request lives in the shared ``vegart`` package (the layer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from vegart import api
+from vegart.contract import ROUTE
+from vegart.errors import GatewayError, InternalError, MethodNotAllowed, NotFound
+from vegart.observability import logger, metrics, tracer
+
+app = APIGatewayRestResolver(cors=api.cors_config())
+
+
+@app.post(ROUTE)
+@tracer.capture_method
+def render() -> Response:
+    return api.render(app.current_event, app.lambda_context)
+
+
+@app.route(ROUTE, method=["GET", "PUT", "PATCH", "DELETE", "HEAD"])
+def wrong_method() -> Response:
+    raise MethodNotAllowed(headers={"Allow": "POST, OPTIONS"})
+
+
+@app.not_found
+def not_found(_: Exception) -> Response:
+    return api.error_response(NotFound(), api.request_id(app.current_event))
+
+
+@app.exception_handler(GatewayError)
+def gateway_error(error: GatewayError) -> Response:
+    return api.error_response(error, api.request_id(app.current_event))
+
+
+@app.exception_handler(Exception)
+def unexpected_error(error: Exception) -> Response:
+    logger.exception("Unexpected error", extra={"error": type(error).__name__})
+    metrics.add_metric(name="InternalErrors", unit="Count", value=1)
+    return api.error_response(InternalError(), api.request_id(app.current_event))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,94 @@
+"""The HTTP face of a render: from an API Gateway event to the contract's answers.
+
+The function's ``app.py`` only wires these into Powertools' resolver; everything that decides
+a status, a header or a body lives here, where it is tested without a Lambda runtime.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import CORSConfig, Response
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from .config import Settings, settings
+from .contract import parse_render_request
+from .deadline import Deadline
+from .errors import GatewayError
+from .observability import logger
+from .render import RenderResult
+from .runtime import render_service
+
+#: Headers a browser page may read from an answer (CONTRACT.md, CORS).
+EXPOSED_HEADERS = [
+    "x-seed-value",
+    "x-cache",
+    "x-remaining-credits",
+    "x-request-id",
+    "ETag",
+    "Retry-After",
+]
+ALLOWED_HEADERS = ["x-api-key", "content-type"]
+PREFLIGHT_MAX_AGE = 600
+#: Time kept back from Lambda's own limit to shape and send the answer.
+_RESPONSE_MARGIN_SECONDS = 1.0
+
+
+def cors_config(config: Settings | None = None) -> CORSConfig:
+    """Powertools' CORS settings from the deployment's allowed origins."""
+    origins = (config or settings()).allowed_origins
+    return CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=list(origins[1:]),
+        allow_headers=ALLOWED_HEADERS,
+        expose_headers=EXPOSED_HEADERS,
+        max_age=PREFLIGHT_MAX_AGE,
+    )
+
+
+def request_id(event: APIGatewayProxyEvent) -> str:
+    """API Gateway's id for the request: the one its access logs and our logs carry."""
+    return event.request_context.request_id or ""
+
+
+def request_deadline(context: Any, config: Settings | None = None) -> Deadline:
+    """The configured deadline, shortened if Lambda itself has less time left."""
+    seconds = (config or settings()).request_deadline_seconds
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining_ms):
+        seconds = min(seconds, remaining_ms() / 1000 - _RESPONSE_MARGIN_SECONDS)
+    return Deadline.after(max(0.0, seconds))
+
+
+def render(event: APIGatewayProxyEvent, context: Any) -> Response:
+    """``POST /v1/segmind-vega-rt-v1``: validate, render or hit the cache, answer."""
+    req_id = request_id(event)
+    request = parse_render_request(event.decoded_body)
+    logger.append_keys(prompt_length=len(request.prompt), steps=request.num_inference_steps)
+    result = render_service().render(request, request_deadline(context), req_id)
+    logger.info(
+        "Rendered", extra={"cache": "HIT" if result.cache_hit else "MISS", "seed": result.seed}
+    )
+    return image_response(result, base64_body=request.base64, req_id=req_id)
+
+
+def image_response(result: RenderResult, *, base64_body: bool, req_id: str) -> Response:
+    """The 200 in either of the contract's two shapes, with its headers."""
+    headers = {
+        "x-seed-value": str(result.seed),
+        "x-request-id": req_id,
+        "x-cache": "HIT" if result.cache_hit else "MISS",
+        "ETag": result.etag,
+    }
+    if base64_body:
+        body = json.dumps({"image": base64.b64encode(result.image).decode(), "seed": result.seed})
+        return Response(200, "application/json", body, headers)
+    return Response(200, "image/jpeg", result.image, headers)
+
+
+def error_response(error: GatewayError, req_id: str) -> Response:
+    """Any non-200 in the contract's one error shape."""
+    headers = {"x-request-id": req_id, **error.headers}
+    return Response(error.status, "application/json", json.dumps({"error": error.message}), headers)

@@ -1,0 +1,20 @@
+"""Render backends behind one interface, chosen by the deployment's ``VEGART_BACKEND``."""
+
+from __future__ import annotations
+
+from ..config import ConfigurationError, Settings
+from ..credentials import SecretKey
+from .base import Backend
+
+
+def make_backend(settings: Settings) -> Backend:
+    """The backend a deployment asked for; an unknown name is a configuration error."""
+    if settings.backend == "segmind":
+        from .segmind import SegmindBackend  # noqa: PLC0415 - only the chosen backend loads
+
+        key = SecretKey(settings.segmind_secret_id, settings.secret_cache_seconds)
+        return SegmindBackend(settings.segmind_base_url, key)
+    raise ConfigurationError(f"VEGART_BACKEND {settings.backend!r} is not a known backend")
+
+
+__all__ = ["Backend", "make_backend"]

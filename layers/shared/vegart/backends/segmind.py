@@ -1,0 +1,195 @@
+"""Segmind's hosted API as a render backend, over one pooled ``requests`` session.
+
+Every answer Segmind can give is sorted into one of three piles, following the contract's
+backend table: an image, a final error the client gets now, or a transient failure that is
+worth another attempt if the deadline allows one.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from ..cache_key import RenderSpec
+from ..contract import MODEL_SLUG
+from ..deadline import Deadline
+from ..errors import BadGateway, BadRequest, GatewayError, GatewayTimeout, RateLimited
+from ..jpeg import InvalidImage, check_render
+from ..observability import logger, metrics
+from ..retry import RetryPolicy, server_wait
+
+#: Larger than any 1024 x 1024 JPEG; a body beyond it is not an image we asked for.
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+_CHUNK = 64 * 1024
+_MESSAGE_LIMIT = 300
+
+
+class _Transient(Exception):
+    """A failure worth retrying; ``error`` is what the client gets if no retry is left."""
+
+    def __init__(self, error: GatewayError, wait: float | None = None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.wait = wait
+
+
+def new_session(pool_size: int = 4) -> requests.Session:
+    """A session whose connections survive between warm invocations; retries are ours."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def _upstream_message(response: requests.Response) -> str:
+    """Segmind's own message for a 400, trimmed; never the raw body of something else."""
+    try:
+        document = response.json()
+    except ValueError:
+        return BadRequest.default_message
+    message = document.get("error") if isinstance(document, dict) else None
+    if not isinstance(message, str) or not message.strip():
+        return BadRequest.default_message
+    return message.strip()[:_MESSAGE_LIMIT]
+
+
+class SegmindBackend:
+    """Renders through ``POST {base_url}/segmind-vega-rt-v1`` with the gateway's own key."""
+
+    name = "segmind"
+    model = MODEL_SLUG
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: Callable[[], str],
+        *,
+        session: requests.Session | None = None,
+        policy: RetryPolicy | None = None,
+        connect_timeout: float = 3.05,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._url = f"{base_url.rstrip('/')}/{self.model}"
+        self._api_key = api_key
+        self._session = session or new_session()
+        self._policy = policy or RetryPolicy()
+        self._connect_timeout = connect_timeout
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._sleep = sleep
+
+    def render(self, spec: RenderSpec, deadline: Deadline) -> bytes:
+        payload = {
+            "prompt": spec.prompt,
+            "num_inference_steps": spec.steps,
+            "seed": spec.seed,
+            "img_width": spec.width,
+            "img_height": spec.height,
+            "base64": False,
+        }
+        headers = {"x-api-key": self._api_key(), "Accept": "image/jpeg"}
+        policy = self._policy
+        for attempt in range(policy.max_attempts):
+            try:
+                return self._attempt(payload, headers, deadline)
+            except _Transient as transient:
+                wait = transient.wait
+                if wait is None:
+                    wait = policy.backoff(attempt, self._rng)
+                last_attempt = attempt + 1 >= policy.max_attempts
+                if last_attempt or not policy.fits(wait, deadline):
+                    raise self._give_up(transient, wait) from None
+                metrics.add_metric(name="BackendRetries", unit="Count", value=1)
+                logger.info(
+                    "Retrying the render backend",
+                    extra={
+                        "attempt": attempt + 1,
+                        "wait_seconds": round(wait, 3),
+                        "status": transient.error.status,
+                    },
+                )
+                self._sleep(wait)
+        raise BadGateway  # unreachable: the loop returns or raises
+
+    @staticmethod
+    def _give_up(transient: _Transient, wait: float) -> GatewayError:
+        if isinstance(transient.error, RateLimited):
+            return RateLimited(retry_after=math.ceil(wait))
+        return transient.error
+
+    def _attempt(
+        self, payload: dict[str, object], headers: dict[str, str], deadline: Deadline
+    ) -> bytes:
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            raise GatewayTimeout
+        timeout = (min(self._connect_timeout, remaining), remaining)
+        try:
+            response = self._session.post(
+                self._url, json=payload, headers=headers, timeout=timeout, stream=True
+            )
+        except requests.exceptions.ConnectTimeout:
+            raise _Transient(BadGateway()) from None
+        except requests.exceptions.ReadTimeout:
+            raise GatewayTimeout from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError):
+            raise _Transient(BadGateway()) from None
+        with response:
+            return self._classify(response, deadline)
+
+    def _classify(self, response: requests.Response, deadline: Deadline) -> bytes:
+        status = response.status_code
+        if status == 200:
+            return self._image(response, deadline)
+        if status == 400:
+            raise BadRequest(_upstream_message(response))
+        if status in (401, 403, 406):
+            # The gateway's own Segmind account is wrong or empty: an operator must act.
+            logger.error("Segmind refused the gateway's account", extra={"upstream_status": status})
+            metrics.add_metric(name="UpstreamAccountErrors", unit="Count", value=1)
+            raise BadGateway
+        if status == 429:
+            raise _Transient(RateLimited(), wait=server_wait(response.headers))
+        if status in (500, 502, 503):
+            raise _Transient(BadGateway(), wait=None)
+        if status == 504:
+            raise GatewayTimeout
+        logger.warning(
+            "Unexpected status from the render backend", extra={"upstream_status": status}
+        )
+        raise BadGateway
+
+    def _image(self, response: requests.Response, deadline: Deadline) -> bytes:
+        body = bytearray()
+        try:
+            for chunk in response.iter_content(_CHUNK):
+                body += chunk
+                if len(body) > MAX_IMAGE_BYTES:
+                    raise BadGateway("The render backend answered something that is not an image")
+                if deadline.expired():
+                    raise GatewayTimeout
+        except requests.exceptions.ReadTimeout:
+            raise GatewayTimeout from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError):
+            raise _Transient(BadGateway()) from None  # cut off midway: worth another try
+        if not body:
+            raise _Transient(BadGateway())
+        image = bytes(body)
+        try:
+            check_render(image)
+        except InvalidImage as exc:
+            logger.warning(
+                "The render backend answered an invalid image",
+                extra={"reason": str(exc), "bytes": len(image)},
+            )
+            metrics.add_metric(name="InvalidBackendImages", unit="Count", value=1)
+            raise BadGateway(
+                "The render backend answered something that is not a valid image"
+            ) from None
+        return image

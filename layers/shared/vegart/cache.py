@@ -1,0 +1,75 @@
+"""The render cache in S3: read-through, and never a reason for a request to fail.
+
+A miss, a missing bucket, a throttled or unreachable S3 all look the same to the caller: no
+image. Faults are logged and counted (``CacheErrors``) so that an operator sees them, while
+the request carries on as a miss. Only complete JPEGs of the contract's size are written,
+and an object that fails the same check on the way out is ignored, so a corrupt object can
+never be served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .jpeg import is_valid_render
+from .observability import logger, metrics
+
+_MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+class RenderCache:
+    """Renders stored as S3 objects under their cache keys."""
+
+    def __init__(self, bucket: str, s3: Callable[[], Any]) -> None:
+        self._bucket = bucket
+        self._s3 = s3
+
+    def get(self, key: str) -> bytes | None:
+        """The cached image, or None for a miss and for any fault of S3."""
+        try:
+            response = self._s3().get_object(Bucket=self._bucket, Key=key)
+            image = response["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in _MISSING:
+                self._fault("read", exc)
+            return None
+        except BotoCoreError as exc:
+            self._fault("read", exc)
+            return None
+        if not is_valid_render(image):
+            logger.warning(
+                "Ignoring a cached object that is not a valid render", extra={"key": key}
+            )
+            metrics.add_metric(name="CacheCorruptObjects", unit="Count", value=1)
+            return None
+        return bytes(image)
+
+    def put(self, key: str, image: bytes, metadata: Mapping[str, str]) -> bool:
+        """Store a render; returns whether it was stored. Invalid images are refused."""
+        if not is_valid_render(image):
+            logger.warning("Refusing to cache an invalid render", extra={"key": key})
+            return False
+        try:
+            self._s3().put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=image,
+                ContentType="image/jpeg",
+                Metadata=dict(metadata),
+            )
+        except (ClientError, BotoCoreError) as exc:
+            self._fault("write", exc)
+            return False
+        return True
+
+    @staticmethod
+    def _fault(operation: str, exc: Exception) -> None:
+        code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+        logger.warning(
+            "Render cache unavailable; serving as a miss",
+            extra={"operation": operation, "error": type(exc).__name__, "code": code},
+        )
+        metrics.add_metric(name="CacheErrors", unit="Count", value=1)

@@ -1,0 +1,65 @@
+"""The render cache's key: a name for everything that decides an image's pixels.
+
+Key layout (version 1)::
+
+    v1/<backend>/<model>/<sha256 of the canonical render description>.jpg
+
+The canonical description is the JSON object of backend, model, prompt, seed, steps, width
+and height, with sorted keys, no white space and UTF-8 text. The version prefix changes when
+this recipe changes, so that old objects are never read under a new meaning; they expire by
+the bucket's lifecycle rule. Two requests share a key exactly when they would share pixels:
+``base64`` is a response format, not part of the picture, so it is left out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+KEY_VERSION = "v1"
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    """A render with every input decided: the seed is concrete, never -1."""
+
+    backend: str
+    model: str
+    prompt: str
+    seed: int
+    steps: int
+    width: int
+    height: int
+
+    def canonical(self) -> bytes:
+        description = {
+            "backend": self.backend,
+            "height": self.height,
+            "model": self.model,
+            "prompt": self.prompt,
+            "seed": self.seed,
+            "steps": self.steps,
+            "width": self.width,
+        }
+        return json.dumps(
+            description, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.canonical()).hexdigest()
+
+
+def cache_key(spec: RenderSpec) -> str:
+    """The S3 object key of a render."""
+    return f"{KEY_VERSION}/{spec.backend}/{spec.model}/{spec.digest()}.jpg"
+
+
+def etag(key: str) -> str:
+    """A strong validator for the image stored under ``key``: equal keys, equal bytes."""
+    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+
+def prompt_fingerprint(prompt: str) -> str:
+    """What logs and object metadata carry instead of the prompt itself."""
+    return hashlib.sha256(prompt.encode()).hexdigest()

@@ -1,0 +1,75 @@
+"""Deployment settings, read from the environment that ``template.yaml`` sets, in one place.
+
+Nothing else in the package reads ``os.environ``: a setting that is not here does not exist,
+and tests build a :class:`Settings` directly instead of patching the environment piecemeal.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+#: API Gateway gives up on an integration after 29 s; the gateway must answer before that.
+API_GATEWAY_TIMEOUT_SECONDS = 29.0
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or malformed: a deployment mistake, not a client's."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a deployment decides."""
+
+    backend: str = "segmind"
+    segmind_base_url: str = "https://api.segmind.com/v1"
+    segmind_secret_id: str = ""
+    cache_bucket: str = ""
+    request_deadline_seconds: float = 25.0
+    allowed_origins: tuple[str, ...] = ("*",)
+    secret_cache_seconds: int = 300
+    tracing: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings; a missing optional value keeps its default."""
+        env = os.environ if env is None else env
+        default = cls()
+        deadline = _number(env, "REQUEST_DEADLINE_SECONDS", default.request_deadline_seconds)
+        if not 0 < deadline < API_GATEWAY_TIMEOUT_SECONDS:
+            raise ConfigurationError(
+                f"REQUEST_DEADLINE_SECONDS must be between 0 and {API_GATEWAY_TIMEOUT_SECONDS:g}"
+            )
+        origins = tuple(o.strip() for o in env.get("ALLOWED_ORIGINS", "*").split(",") if o.strip())
+        return cls(
+            backend=env.get("VEGART_BACKEND", default.backend).strip().lower(),
+            segmind_base_url=env.get("SEGMIND_BASE_URL", default.segmind_base_url).rstrip("/"),
+            segmind_secret_id=env.get("SEGMIND_SECRET_ID", default.segmind_secret_id),
+            cache_bucket=env.get("CACHE_BUCKET", default.cache_bucket),
+            request_deadline_seconds=deadline,
+            allowed_origins=origins or ("*",),
+            secret_cache_seconds=int(
+                _number(env, "SECRET_CACHE_SECONDS", default.secret_cache_seconds)
+            ),
+            # Powertools' own switch, so that one variable turns tracing off everywhere.
+            tracing=env.get("POWERTOOLS_TRACE_DISABLED", "true").strip().lower()
+            not in ("true", "1"),
+        )
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number, not {raw!r}") from exc
+
+
+@cache
+def settings() -> Settings:
+    """The settings of this process, read once per cold start."""
+    return Settings.from_env()

@@ -1,0 +1,77 @@
+"""The contract's error statuses as exceptions, so that any layer can end a request properly.
+
+Each class carries its status and a message meant for a person. Messages never hold upstream
+keys, hosts or stack traces: whatever raises one of these is deciding what the client reads.
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """An answer other than 200, with the status the contract gives it."""
+
+    status: int = 500
+    default_message: str = "Internal error"
+
+    def __init__(
+        self, message: str | None = None, *, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.headers = dict(headers or {})
+
+
+class BadRequest(GatewayError):
+    status = 400
+    default_message = "Invalid parameters or request format"
+
+
+class Unauthorized(GatewayError):
+    status = 401
+    default_message = "Unauthorized. API key is invalid or may have expired"
+
+
+class Forbidden(GatewayError):
+    status = 403
+    default_message = "Forbidden"
+
+
+class NotFound(GatewayError):
+    status = 404
+    default_message = "Not found"
+
+
+class MethodNotAllowed(GatewayError):
+    status = 405
+    default_message = "Method not allowed"
+
+
+class InsufficientCredits(GatewayError):
+    status = 406
+    default_message = "Insufficient credits"
+
+
+class RateLimited(GatewayError):
+    """429: the client must wait ``retry_after`` seconds, which the answer says in Retry-After."""
+
+    status = 429
+    default_message = "Rate limit exceeded. Please slow down and try again later"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(message, headers={"Retry-After": str(self.retry_after)})
+
+
+class InternalError(GatewayError):
+    status = 500
+    default_message = "Internal server error"
+
+
+class BadGateway(GatewayError):
+    status = 502
+    default_message = "The render backend failed; please try again"
+
+
+class GatewayTimeout(GatewayError):
+    status = 504
+    default_message = "The render backend did not answer in time"

@@ -1,0 +1,99 @@
+"""One render request from validated input to image: seed, cache, backend, cache again."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .backends.base import Backend
+from .cache import RenderCache
+from .cache_key import KEY_VERSION, RenderSpec, cache_key, etag, prompt_fingerprint
+from .contract import RANDOM_SEED, RenderRequest
+from .deadline import Deadline
+from .errors import BadGateway
+from .jpeg import InvalidImage, check_render
+from .observability import logger, metrics
+
+#: Seeds the gateway picks for -1 stay within 32 bits, which every backend accepts.
+PICKED_SEED_LIMIT = 2**32
+
+
+def pick_seed() -> int:
+    return secrets.randbelow(PICKED_SEED_LIMIT)
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """An image and what the client is told about it."""
+
+    image: bytes
+    seed: int
+    cache_hit: bool
+    key: str
+
+    @property
+    def etag(self) -> str:
+        return etag(self.key)
+
+
+class RenderService:
+    """Answers a render from the cache when it can, from the backend when it must."""
+
+    def __init__(
+        self, backend: Backend, cache: RenderCache | None, seeds: Callable[[], int] = pick_seed
+    ) -> None:
+        self.backend = backend
+        self.cache = cache
+        self._seeds = seeds
+
+    def spec(self, request: RenderRequest) -> RenderSpec:
+        """Decide every input, the seed included, before the cache is asked."""
+        seed = request.seed if request.seed != RANDOM_SEED else self._seeds()
+        return RenderSpec(
+            backend=self.backend.name,
+            model=self.backend.model,
+            prompt=request.prompt,
+            seed=seed,
+            steps=request.num_inference_steps,
+            width=request.img_width,
+            height=request.img_height,
+        )
+
+    def render(self, request: RenderRequest, deadline: Deadline, request_id: str) -> RenderResult:
+        spec = self.spec(request)
+        key = cache_key(spec)
+        if self.cache is not None:
+            cached = self.cache.get(key)
+            if cached is not None:
+                metrics.add_metric(name="CacheHits", unit="Count", value=1)
+                return RenderResult(cached, spec.seed, True, key)
+        metrics.add_metric(name="CacheMisses", unit="Count", value=1)
+        image = self.backend.render(spec, deadline)
+        try:
+            check_render(image, spec.width)
+        except InvalidImage as exc:
+            logger.warning("Backend image failed the gateway's check", extra={"reason": str(exc)})
+            raise BadGateway(
+                "The render backend answered something that is not a valid image"
+            ) from None
+        if self.cache is not None:
+            self.cache.put(key, image, _metadata(spec, request_id))
+        metrics.add_metric(name="Renders", unit="Count", value=1)
+        return RenderResult(image, spec.seed, False, key)
+
+
+def _metadata(spec: RenderSpec, request_id: str) -> dict[str, str]:
+    """What made the image, as S3 object metadata (ASCII only, so the prompt goes as a hash)."""
+    return {
+        "key-version": KEY_VERSION,
+        "backend": spec.backend,
+        "model": spec.model,
+        "prompt-sha256": prompt_fingerprint(spec.prompt),
+        "prompt-length": str(len(spec.prompt)),
+        "seed": str(spec.seed),
+        "steps": str(spec.steps),
+        "width": str(spec.width),
+        "height": str(spec.height),
+        "request-id": request_id,
+    }

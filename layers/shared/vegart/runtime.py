@@ -1,0 +1,33 @@
+"""The objects a warm Lambda keeps between invocations, built on first use.
+
+Building lazily keeps imports cheap (cold start) and lets tests configure the environment
+before anything reads it; :func:`reset` forgets them all between tests.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from . import aws
+from .backends import make_backend
+from .cache import RenderCache
+from .config import settings
+from .render import RenderService
+
+
+@cache
+def render_service() -> RenderService:
+    """The process's render service, wired from the deployment's settings."""
+    config = settings()
+    backend = make_backend(config)
+    store = (
+        RenderCache(config.cache_bucket, lambda: aws.client("s3")) if config.cache_bucket else None
+    )
+    return RenderService(backend, store)
+
+
+def reset() -> None:
+    """Forget settings, clients and services, as a new cold start would."""
+    render_service.cache_clear()
+    settings.cache_clear()
+    aws.reset_clients()

@@ -1,0 +1,95 @@
+"""The whole render function, with moto for AWS and the mock Segmind over real HTTP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+
+from mock_server import MockSegmind, render_jpeg
+from tests.support.lambda_events import FakeContext, api_event, header, load_function
+from tests.support.lambda_events import response_body as body_of
+
+PROMPT = {"prompt": "a lighthouse at dusk", "seed": 758143278}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[MockSegmind]:
+    with MockSegmind(seed=3) as mock:
+        yield mock
+
+
+@pytest.fixture
+def gateway(
+    server: MockSegmind, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ModuleType]:
+    """The render function configured against the mock, as `make run` will configure it."""
+    from vegart import runtime
+
+    server.reset()
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=aws["secret_id"], SecretString=server.api_key
+    )
+    monkeypatch.setenv("SEGMIND_BASE_URL", server.base_url)
+    monkeypatch.setenv("REQUEST_DEADLINE_SECONDS", "2")
+    runtime.reset()
+    yield load_function("render")
+    runtime.reset()
+
+
+def call(fn: ModuleType, body: dict[str, Any]) -> dict[str, Any]:
+    return fn.lambda_handler(api_event(body), FakeContext())
+
+
+def test_a_miss_then_a_hit_calls_segmind_once(gateway: ModuleType, server: MockSegmind) -> None:
+    first = call(gateway, PROMPT)
+    second = call(gateway, PROMPT)
+    assert [header(r, "x-cache") for r in (first, second)] == ["MISS", "HIT"]
+    assert body_of(first) == body_of(second) == render_jpeg(PROMPT["prompt"], PROMPT["seed"], 4)
+    assert len(server.requests()) == 1
+
+
+def test_429_429_then_200_reaches_the_client_as_one_200(
+    gateway: ModuleType, server: MockSegmind, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vegart import runtime
+
+    # Each forced 429 asks for up to a second's wait: give the retries room.
+    monkeypatch.setenv("REQUEST_DEADLINE_SECONDS", "8")
+    runtime.reset()
+    server.enqueue({"status": 429, "times": 2})
+    response = call(gateway, PROMPT)
+    assert response["statusCode"] == 200
+    assert [e["outcome"]["status"] for e in server.requests()] == [429, 429, 200]
+
+
+@pytest.mark.parametrize(
+    ("entry", "status"),
+    [
+        ({"status": 400}, 400),
+        ({"status": 401}, 502),
+        ({"status": 406}, 502),
+        ({"status": 502, "times": 4}, 502),
+        ({"fault": "connection_reset", "times": 4}, 502),
+        ({"status": 504}, 504),
+        ({"fault": "hang"}, 504),
+    ],
+)
+def test_backend_failures_reach_the_client_as_the_contract_says(
+    gateway: ModuleType,
+    server: MockSegmind,
+    s3: Any,
+    aws: dict[str, Any],
+    entry: dict[str, Any],
+    status: int,
+) -> None:
+    server.enqueue(entry)
+    started = time.monotonic()
+    response = call(gateway, PROMPT)
+    assert response["statusCode"] == status
+    assert time.monotonic() - started < 3.0  # inside the 2 s deadline, plus shaping
+    assert s3.list_objects_v2(Bucket=aws["bucket"]).get("KeyCount") == 0

@@ -1,0 +1,1 @@
+"""Checks of the deployment artefacts: template.yaml, the layer build and docs/openapi.yaml."""

@@ -1,0 +1,113 @@
+"""API Gateway REST proxy events and Lambda contexts, shaped as AWS sends them."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+ROUTE = "/v1/segmind-vega-rt-v1"
+
+
+@dataclass
+class FakeContext:
+    """The parts of a Lambda context the functions and Powertools read."""
+
+    function_name: str = "vegart-render"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:vegart-render"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    remaining_ms: int = 28_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def api_event(
+    body: Any = None,
+    *,
+    method: str = "POST",
+    path: str = ROUTE,
+    headers: dict[str, str] | None = None,
+    raw_body: bytes | None = None,
+    encode: bool = True,
+) -> dict[str, Any]:
+    """A REST API proxy event. With ``*/*`` as a binary media type, API Gateway hands the
+    function every request body base64-encoded, so that is the default here too."""
+    if raw_body is None and body is not None:
+        raw_body = json.dumps(body).encode()
+    all_headers = {"Content-Type": "application/json", "x-api-key": "client-key", **(headers or {})}
+    request_id = str(uuid.uuid4())
+    if raw_body is None:
+        wire_body, is_b64 = None, False
+    elif encode:
+        wire_body, is_b64 = base64.b64encode(raw_body).decode(), True
+    else:
+        wire_body, is_b64 = raw_body.decode(), False
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": all_headers,
+        "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/Prod{path}",
+            "stage": "Prod",
+            "requestId": request_id,
+            "accountId": "123456789012",
+            "apiId": "abcdef1234",
+            "identity": {"sourceIp": "198.51.100.7", "apiKey": all_headers.get("x-api-key")},
+            "requestTimeEpoch": 1_700_000_000_000,
+        },
+        "body": wire_body,
+        "isBase64Encoded": is_b64,
+    }
+
+
+def load_function(name: str) -> ModuleType:
+    """Import ``functions/<name>/app.py`` under a unique module name, as Lambda would load it."""
+    module_name = f"vegart_function_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def response_body(response: dict[str, Any]) -> bytes:
+    """The bytes a client receives for a proxy response."""
+    body = response.get("body") or ""
+    return base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
+
+
+def response_json(response: dict[str, Any]) -> Any:
+    return json.loads(response_body(response))
+
+
+def header(response: dict[str, Any], name: str) -> str | None:
+    """A response header, looked up case-insensitively in either header field."""
+    wanted = name.lower()
+    for key, value in (response.get("headers") or {}).items():
+        if key.lower() == wanted:
+            return value
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        if key.lower() == wanted and values:
+            return values[-1]
+    return None
