@@ -25,6 +25,7 @@ BENCH_ENV = {
     "SEGMIND_BASE_URL": "https://api.segmind.test/v1",
     "SEGMIND_SECRET_ID": "vegart/segmind-api-key",
     "CACHE_BUCKET": "vegart-bench-cache",
+    "KEYS_TABLE": "vegart-bench-keys",
 }
 
 

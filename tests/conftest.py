@@ -14,8 +14,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.support.aws import create_deployment_resources
-from tests.support.lambda_events import FakeContext
+from local_stack.demo import DEMO_LABEL
+from local_stack.resources import Deployment
+from tests.support.aws import add_key, create_deployment_resources, key_store
+from tests.support.lambda_events import CLIENT_KEY, FakeContext
+from vegart.keys import KeyStore
 
 TEST_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -30,6 +33,7 @@ TEST_ENV = {
     "SEGMIND_BASE_URL": "https://api.segmind.test/v1",
     "SEGMIND_SECRET_ID": "vegart/segmind-api-key",
     "CACHE_BUCKET": "vegart-test-render-cache",
+    "KEYS_TABLE": "vegart-test-keys",
     "REQUEST_DEADLINE_SECONDS": "5",
     "ALLOWED_ORIGINS": "*",
 }
@@ -40,22 +44,35 @@ os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 #: The gateway's own Segmind key, as stored in the test deployment's secret.
 SEGMIND_TEST_KEY = "sg-gateway-test-key"
+#: The credits the test client key starts with: enough that no test runs out by accident.
+CLIENT_CREDITS = 1000
+TEST_DEPLOYMENT = Deployment(
+    bucket=TEST_ENV["CACHE_BUCKET"],
+    secret_id=TEST_ENV["SEGMIND_SECRET_ID"],
+    keys_table=TEST_ENV["KEYS_TABLE"],
+)
 
 
 @pytest.fixture
 def aws() -> Iterator[dict[str, Any]]:
-    """moto in process, holding the test deployment's bucket and Segmind secret."""
+    """moto in process, holding the test deployment's resources and the test client's key."""
     from vegart import runtime
 
     runtime.reset()
     with mock_aws():
-        resources = create_deployment_resources(
-            bucket=TEST_ENV["CACHE_BUCKET"],
-            secret_id=TEST_ENV["SEGMIND_SECRET_ID"],
-            segmind_key=SEGMIND_TEST_KEY,
+        resources = create_deployment_resources(TEST_DEPLOYMENT, segmind_key=SEGMIND_TEST_KEY)
+        resources["keys"] = key_store(TEST_DEPLOYMENT.keys_table)
+        resources["client_key_id"] = add_key(
+            resources["keys"], CLIENT_KEY, CLIENT_CREDITS, label=DEMO_LABEL
         )
         yield resources
     runtime.reset()
+
+
+@pytest.fixture
+def keys(aws: dict[str, Any]) -> KeyStore:
+    """The test deployment's keys table."""
+    return aws["keys"]
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """template.yaml as CloudFormation sees it after the SAM transform.
 
 cfn-lint validates the SAM resources as written; it does not see what SAM generates (the API
-definition with its gateway responses, methods and security, the usage plan, the key). These
-tests assert on that output.
+definition with its gateway responses, methods, security and key authorizer, the authorizer's
+invoke permission). These tests assert on that output.
 """
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ GATEWAY_RESPONSE_STATUS = {
     "EXPIRED_TOKEN": "401",
     "INTEGRATION_FAILURE": "502",
     "INTEGRATION_TIMEOUT": "504",
-    # Also what a *missing* x-api-key gets on a method that requires one.
-    "INVALID_API_KEY": "401",
+    # With the key source AUTHORIZER: a key the authorizer let through whose API Gateway key is
+    # disabled or gone (vegart-admin disabled or deleted it while the answer was cached).
+    "INVALID_API_KEY": "403",
     "INVALID_SIGNATURE": "401",
     # An unknown path, or a method no route has.
     "MISSING_AUTHENTICATION_TOKEN": "404",
@@ -59,10 +60,18 @@ EXPECTED_ENVIRONMENT = {
     "SEGMIND_BASE_URL": {"Ref": "SegmindBaseUrl"},
     "SEGMIND_SECRET_ID": {"Ref": "SegmindApiKeySecret"},
     "CACHE_BUCKET": {"Ref": "CacheBucket"},
+    "KEYS_TABLE": {"Ref": "KeysTable"},
     "REQUEST_DEADLINE_SECONDS": {"Ref": "RequestDeadlineSeconds"},
     "ALLOWED_ORIGINS": {"Ref": "AllowedOrigins"},
     "SECRET_CACHE_SECONDS": "300",
     "POWERTOOLS_TRACE_DISABLED": {"Fn::If": ["TracingOn", "false", "true"]},
+}
+EXPECTED_AUTHORIZER_ENVIRONMENT = {
+    "POWERTOOLS_SERVICE_NAME": "vegart-authorizer",
+    "POWERTOOLS_METRICS_NAMESPACE": "VegaRT",
+    "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
+    "POWERTOOLS_TRACE_DISABLED": {"Fn::If": ["TracingOn", "false", "true"]},
+    "KEYS_TABLE": {"Ref": "KeysTable"},
 }
 EXPECTED_PARAMETERS = {
     "Backend": "segmind",
@@ -71,6 +80,7 @@ EXPECTED_PARAMETERS = {
     "AllowedOrigins": "*",
     "ThrottleRateLimit": 5,
     "ThrottleBurstLimit": 10,
+    "AuthorizerCacheSeconds": 300,
     "RenderReservedConcurrency": "-1",
     "LogRetentionDays": 30,
     "LogLevel": "INFO",
@@ -80,6 +90,9 @@ EXPECTED_PARAMETERS = {
 }
 API_GATEWAY_INTEGRATION_TIMEOUT = 29
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+AUTHORIZER = "KeyAuthorizer"
+KEYS_TABLE_ARN = {"Fn::GetAtt": ["KeysTable", "Arn"]}
+ROLES = {"RenderFunctionRole", "AuthorizerFunctionRole"}
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -96,6 +109,15 @@ def route_methods(translated: dict[str, Any]) -> dict[str, dict]:
 
 def function(translated: dict[str, Any]) -> dict[str, Any]:
     return translated["Resources"]["RenderFunction"]["Properties"]
+
+
+def authorizer_function(translated: dict[str, Any]) -> dict[str, Any]:
+    return translated["Resources"]["AuthorizerFunction"]["Properties"]
+
+
+def key_authorizer(translated: dict[str, Any]) -> dict[str, Any]:
+    schemes = api_body(translated)["components"]["securitySchemes"]
+    return schemes[AUTHORIZER]
 
 
 def as_list(value: Any) -> list:
@@ -115,10 +137,35 @@ def allow_statements(translated: dict[str, Any]) -> list[tuple[str, dict]]:
     return [(name, s) for name, s in statements if s.get("Effect") == "Allow"]
 
 
-def statement_for(translated: dict[str, Any], action: str) -> dict[str, Any]:
-    found = [s for _, s in allow_statements(translated) if action in as_list(s["Action"])]
-    assert len(found) == 1, f"expected one statement granting {action}, found {found}"
+def statement_for(
+    translated: dict[str, Any], action: str, role: str = "RenderFunctionRole"
+) -> dict[str, Any]:
+    found = [
+        s
+        for name, s in allow_statements(translated)
+        if name == role and action in as_list(s["Action"])
+    ]
+    assert len(found) == 1, f"expected one statement of {role} granting {action}, found {found}"
     return found[0]
+
+
+def role_grants(translated: dict[str, Any], role: str) -> set[tuple[str, str]]:
+    """(action, resource as JSON) pairs that a role's Allow statements grant."""
+    return {
+        (action, json.dumps(resource, sort_keys=True))
+        for name, statement in allow_statements(translated)
+        if name == role
+        for action in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    }
+
+
+def grant(action: str, resource: Any) -> tuple[str, str]:
+    return action, json.dumps(resource, sort_keys=True)
+
+
+def tracing_off(translated: dict[str, Any], sam_template: dict[str, Any]) -> dict[str, Any]:
+    return resolve_conditions(translated, sam_template, {**EXPECTED_PARAMETERS})
 
 
 # -- gateway responses -------------------------------------------------------------------------
@@ -200,14 +247,46 @@ def test_only_rate_limit_responses_carry_retry_after(gateway_responses: dict[str
     assert with_retry_after == {"THROTTLED", "QUOTA_EXCEEDED"}
 
 
+def error_message(gateway_responses: dict[str, dict], response_type: str) -> str:
+    template = gateway_responses[response_type]["responseTemplates"]["application/json"]
+    return json.loads(template)["error"]
+
+
 def test_key_errors_speak_of_the_api_key(gateway_responses: dict[str, dict]) -> None:
-    for response_type in ("INVALID_API_KEY", "UNAUTHORIZED"):
-        message = json.loads(
-            gateway_responses[response_type]["responseTemplates"]["application/json"]
-        )
-        assert "API key" in message["error"]
-    not_found = gateway_responses["MISSING_AUTHENTICATION_TOKEN"]["responseTemplates"]
-    assert json.loads(not_found["application/json"]) == {"error": "Not found"}
+    for response_type in ("INVALID_API_KEY", "UNAUTHORIZED", "ACCESS_DENIED"):
+        assert "API key" in error_message(gateway_responses, response_type)
+    assert error_message(gateway_responses, "MISSING_AUTHENTICATION_TOKEN") == "Not found"
+
+
+@pytest.mark.parametrize(
+    ("response_type", "status", "words"),
+    [
+        # No x-api-key (the authorizer is not called), or the authorizer's "Unauthorized".
+        ("UNAUTHORIZED", "401", ("missing", "invalid")),
+        # The authorizer's Deny: a disabled key, or a model the key may not use.
+        ("ACCESS_DENIED", "403", ("disabled", "model")),
+        # A cached Allow for a key whose API Gateway key vegart-admin has disabled or deleted.
+        ("INVALID_API_KEY", "403", ("disabled",)),
+        # The usage plan's rate or burst.
+        ("THROTTLED", "429", ("Retry-After",)),
+    ],
+)
+def test_what_a_client_is_told_about_its_key(
+    gateway_responses: dict[str, dict], response_type: str, status: str, words: tuple[str, ...]
+) -> None:
+    assert gateway_responses[response_type]["statusCode"] == status
+    message = error_message(gateway_responses, response_type)
+    for word in words:
+        assert word in message, (response_type, message)
+
+
+@pytest.mark.parametrize("response_type", ["AUTHORIZER_FAILURE", "AUTHORIZER_CONFIGURATION_ERROR"])
+def test_a_failing_authorizer_is_a_plain_500(
+    gateway_responses: dict[str, dict], response_type: str
+) -> None:
+    # The keys table unreachable: nothing is let through, and nothing internal is told.
+    assert gateway_responses[response_type]["statusCode"] == "500"
+    assert error_message(gateway_responses, response_type) == "Internal server error"
 
 
 # -- routes, binary media, keys and the usage plan -------------------------------------------
@@ -227,13 +306,81 @@ def test_every_method_is_a_proxy_to_the_render_function(translated: dict[str, An
         assert "${RenderFunction.Arn}" in integration["uri"]["Fn::Sub"]
 
 
-def test_api_key_required_except_for_the_preflight(translated: dict[str, Any]) -> None:
-    methods = route_methods(translated)
-    assert methods["post"]["security"] == [{"api_key": []}]
-    assert methods["x-amazon-apigateway-any-method"]["security"] == [{"api_key": []}]
-    assert methods["options"]["security"] == []
+@pytest.mark.parametrize("method", ["post", "x-amazon-apigateway-any-method"])
+def test_key_authorizer_and_api_key_on_every_method_but_the_preflight(
+    translated: dict[str, Any], method: str
+) -> None:
+    security = route_methods(translated)[method]["security"]
+    # Both: the authorizer decides who may pass, the API key makes the usage plan throttle.
+    assert sorted(security, key=json.dumps) == [{AUTHORIZER: []}, {"api_key": []}]
+
+
+def test_the_preflight_needs_neither_authorizer_nor_key(translated: dict[str, Any]) -> None:
+    assert route_methods(translated)["options"]["security"] == []
     scheme = api_body(translated)["components"]["securitySchemes"]["api_key"]
     assert scheme == {"type": "apiKey", "name": "x-api-key", "in": "header"}
+
+
+def test_key_authorizer_is_a_request_authorizer_on_x_api_key(translated: dict[str, Any]) -> None:
+    scheme = key_authorizer(translated)
+    assert scheme["x-amazon-apigateway-authtype"] == "custom"
+    authorizer = scheme["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "request"
+    assert authorizer["identitySource"] == "method.request.header.x-api-key"
+    # The translator resolves the parameter's default, as CloudFormation's transform resolves
+    # the deployed value.
+    assert (
+        authorizer["authorizerResultTtlInSeconds"] == EXPECTED_PARAMETERS["AuthorizerCacheSeconds"]
+    )
+    # SAM makes the invoke permission; no role of ours is needed to call the function.
+    assert "authorizerCredentials" not in authorizer
+
+
+def test_key_authorizer_calls_the_authorizer_function(translated: dict[str, Any]) -> None:
+    uri = key_authorizer(translated)["x-amazon-apigateway-authorizer"]["authorizerUri"]
+    template, variables = uri["Fn::Sub"]
+    assert template.startswith("arn:aws:apigateway:${AWS::Region}:lambda:path/")
+    assert template.endswith("/functions/${__FunctionArn__}/invocations")
+    assert variables == {"__FunctionArn__": {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}}
+
+
+@pytest.mark.parametrize("seconds", [0, 60, 3600])
+def test_key_authorizer_cache_follows_its_parameter(translate_with, seconds: int) -> None:
+    output = translate_with(AuthorizerCacheSeconds=seconds)
+    authorizer = key_authorizer(output)["x-amazon-apigateway-authorizer"]
+    assert authorizer["authorizerResultTtlInSeconds"] == seconds
+    # Also with the cache off, the header stays the identity source: a request without it is
+    # refused with 401 before the function is called.
+    assert authorizer["identitySource"] == "method.request.header.x-api-key"
+
+
+def test_authorizer_cache_parameter_is_within_api_gateways_range(
+    sam_template: dict[str, Any],
+) -> None:
+    parameter = sam_template["Parameters"]["AuthorizerCacheSeconds"]
+    assert parameter["Type"] == "Number"
+    assert parameter["MinValue"] == 0
+    assert parameter["MaxValue"] == 3600
+
+
+def test_api_gateway_may_invoke_the_authorizer(translated: dict[str, Any]) -> None:
+    permissions = [
+        permission["Properties"]
+        for permission in resources_of_type(translated, "AWS::Lambda::Permission").values()
+        if permission["Properties"]["FunctionName"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    ]
+    assert len(permissions) == 1
+    (permission,) = permissions
+    assert permission["Action"] == "lambda:InvokeFunction"
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+    template, variables = permission["SourceArn"]["Fn::Sub"]
+    assert template.endswith(":${__ApiId__}/authorizers/*")
+    assert variables == {"__ApiId__": {"Ref": "RenderApi"}}
+
+
+def test_api_takes_the_usage_key_from_the_authorizer(translated: dict[str, Any]) -> None:
+    _, api = only_resource(translated, "AWS::ApiGateway::RestApi")
+    assert api["Properties"]["ApiKeySourceType"] == "AUTHORIZER"
 
 
 def test_every_media_type_is_binary(translated: dict[str, Any]) -> None:
@@ -260,28 +407,29 @@ def test_stage_serves_a_deployment_made_on_every_deploy(
     assert stage["Properties"]["DeploymentId"] == {"Ref": deployment_id}
 
 
-def test_usage_plan_throttles_each_key(translated: dict[str, Any]) -> None:
-    _, plan = only_resource(translated, "AWS::ApiGateway::UsagePlan")
-    # The translator resolves the parameters' defaults into the usage plan.
+def test_default_usage_plan_throttles_with_the_parameters(translated: dict[str, Any]) -> None:
+    name, plan = only_resource(translated, "AWS::ApiGateway::UsagePlan")
+    assert name == "DefaultUsagePlan"
     assert plan["Properties"]["Throttle"] == {
-        "RateLimit": EXPECTED_PARAMETERS["ThrottleRateLimit"],
-        "BurstLimit": EXPECTED_PARAMETERS["ThrottleBurstLimit"],
+        "RateLimit": {"Ref": "ThrottleRateLimit"},
+        "BurstLimit": {"Ref": "ThrottleBurstLimit"},
     }
-    assert plan["Properties"]["ApiStages"] == [
-        {"ApiId": {"Ref": "RenderApi"}, "Stage": {"Ref": "RenderApiStage"}}
-    ]
+    # Credits are counted in the keys table; a usage-plan quota is only best effort.
     assert "Quota" not in plan["Properties"]
-    plan_key_name, plan_key = only_resource(translated, "AWS::ApiGateway::UsagePlanKey")
-    key_name, key = only_resource(translated, "AWS::ApiGateway::ApiKey")
-    assert key["Properties"]["Enabled"] is True
-    assert plan_key["Properties"]["KeyId"] == {"Ref": key_name}
-    assert plan_key_name
 
 
-def test_usage_plan_throttle_follows_its_parameters(translate_with) -> None:
-    output = translate_with(ThrottleRateLimit=7, ThrottleBurstLimit=13)
-    _, plan = only_resource(output, "AWS::ApiGateway::UsagePlan")
-    assert plan["Properties"]["Throttle"] == {"RateLimit": 7, "BurstLimit": 13}
+def test_default_usage_plan_is_on_the_stage_sam_makes(translated: dict[str, Any]) -> None:
+    # A Ref to the stage resource (not its name as text): the plan waits for the stage.
+    stage_name, _ = only_resource(translated, "AWS::ApiGateway::Stage")
+    plan = translated["Resources"]["DefaultUsagePlan"]["Properties"]
+    assert plan["ApiStages"] == [{"ApiId": {"Ref": "RenderApi"}, "Stage": {"Ref": stage_name}}]
+    assert "DependsOn" not in translated["Resources"]["DefaultUsagePlan"]
+
+
+def test_no_shared_api_key_is_generated(translated: dict[str, Any]) -> None:
+    # Keys are made per client by vegart-admin; the stack holds none.
+    assert not resources_of_type(translated, "AWS::ApiGateway::ApiKey")
+    assert not resources_of_type(translated, "AWS::ApiGateway::UsagePlanKey")
 
 
 # -- the render function ---------------------------------------------------------------------
@@ -353,11 +501,64 @@ def test_reserved_concurrency_is_optional(
 
 
 def test_function_events_are_the_route(translated: dict[str, Any]) -> None:
-    permissions = resources_of_type(translated, "AWS::Lambda::Permission")
+    permissions = [
+        permission["Properties"]
+        for permission in resources_of_type(translated, "AWS::Lambda::Permission").values()
+        if permission["Properties"]["FunctionName"] == {"Ref": "RenderFunction"}
+    ]
     assert len(permissions) == 3
-    for permission in permissions.values():
-        assert permission["Properties"]["FunctionName"] == {"Ref": "RenderFunction"}
-        assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    for permission in permissions:
+        assert permission["Principal"] == "apigateway.amazonaws.com"
+
+
+# -- the authorizer function -----------------------------------------------------------------
+
+
+def test_authorizer_runtime_handler_and_size(translated: dict[str, Any]) -> None:
+    properties = authorizer_function(translated)
+    assert properties["Runtime"] == "python3.13"
+    assert properties["Architectures"] == ["arm64"]
+    assert properties["Handler"] == "app.lambda_handler"
+    assert properties["MemorySize"] == 256
+    # Short: a hung keys table must fail the request fast (500), not hold the client.
+    assert 5 <= properties["Timeout"] <= 10
+    assert properties["Role"] == {"Fn::GetAtt": ["AuthorizerFunctionRole", "Arn"]}
+    assert "ReservedConcurrentExecutions" not in properties
+
+
+def test_authorizer_code_and_layer(
+    sam_template: dict[str, Any], translated: dict[str, Any]
+) -> None:
+    source = sam_template["Resources"]["AuthorizerFunction"]["Properties"]
+    assert source["CodeUri"] == "functions/authorizer/"
+    layer_name, _ = only_resource(translated, "AWS::Lambda::LayerVersion")
+    assert authorizer_function(translated)["Layers"] == [{"Ref": layer_name}]
+
+
+def test_authorizer_environment(translated: dict[str, Any]) -> None:
+    variables = authorizer_function(translated)["Environment"]["Variables"]
+    assert variables == EXPECTED_AUTHORIZER_ENVIRONMENT
+
+
+def test_authorizer_logs_to_its_own_group(translated: dict[str, Any]) -> None:
+    assert authorizer_function(translated)["LoggingConfig"] == {
+        "LogGroup": {"Ref": "AuthorizerLogGroup"}
+    }
+    group = translated["Resources"]["AuthorizerLogGroup"]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert group["Properties"]["LogGroupName"] == {
+        "Fn::Sub": "/aws/lambda/${AWS::StackName}-authorizer"
+    }
+    assert (
+        group["Properties"]["LogGroupName"]
+        != translated["Resources"]["RenderLogGroup"]["Properties"]["LogGroupName"]
+    )
+
+
+def test_authorizer_has_no_events_of_its_own(sam_template: dict[str, Any]) -> None:
+    # API Gateway reaches it only as the authorizer, never as a route.
+    assert "Events" not in sam_template["Resources"]["AuthorizerFunction"]["Properties"]
 
 
 # -- least privilege -------------------------------------------------------------------------
@@ -369,18 +570,24 @@ def test_no_managed_policies(translated: dict[str, Any]) -> None:
     assert not resources_of_type(translated, "AWS::IAM::ManagedPolicy")
 
 
+def test_the_functions_have_the_only_roles(translated: dict[str, Any]) -> None:
+    assert set(resources_of_type(translated, "AWS::IAM::Role")) == ROLES
+    assert not resources_of_type(translated, "AWS::IAM::Policy")
+
+
 def test_no_wildcard_resource_without_tracing(
     sam_template: dict[str, Any], translated: dict[str, Any]
 ) -> None:
-    resolved = resolve_conditions(translated, sam_template, {**EXPECTED_PARAMETERS})
+    resolved = tracing_off(translated, sam_template)
     statements = allow_statements(resolved)
-    assert statements
+    assert {name for name, _ in statements} == ROLES
     for name, statement in statements:
         actions = set(as_list(statement["Action"]))
         assert not any(action == "*" or action.endswith(":*") for action in actions), name
         assert "*" not in as_list(statement["Resource"]), (name, statement)
-    assert function(resolved)["TracingConfig"] == {"Mode": "PassThrough"}
-    assert function(resolved)["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
+    for properties in (function(resolved), authorizer_function(resolved)):
+        assert properties["TracingConfig"] == {"Mode": "PassThrough"}
+        assert properties["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
     _, stage = only_resource(resolved, "AWS::ApiGateway::Stage")
     assert stage["Properties"]["TracingEnabled"] is False
 
@@ -390,13 +597,58 @@ def test_tracing_adds_only_the_xray_wildcard(
 ) -> None:
     parameters = {**EXPECTED_PARAMETERS, "EnableTracing": "true"}
     resolved = resolve_conditions(translated, sam_template, parameters)
-    wildcards = [s for _, s in allow_statements(resolved) if "*" in as_list(s["Resource"])]
-    assert len(wildcards) == 1
-    assert set(as_list(wildcards[0]["Action"])) == XRAY_ACTIONS
-    assert function(resolved)["TracingConfig"] == {"Mode": "Active"}
-    assert function(resolved)["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "false"
+    wildcards = [
+        (name, s) for name, s in allow_statements(resolved) if "*" in as_list(s["Resource"])
+    ]
+    # One X-Ray statement in each function's role, and no other "*".
+    assert sorted(name for name, _ in wildcards) == sorted(ROLES)
+    for _, statement in wildcards:
+        assert set(as_list(statement["Action"])) == XRAY_ACTIONS
+    for properties in (function(resolved), authorizer_function(resolved)):
+        assert properties["TracingConfig"] == {"Mode": "Active"}
+        assert properties["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "false"
     _, stage = only_resource(resolved, "AWS::ApiGateway::Stage")
     assert stage["Properties"]["TracingEnabled"] is True
+
+
+def test_authorizer_can_only_read_a_key_and_write_its_logs(
+    sam_template: dict[str, Any], translated: dict[str, Any]
+) -> None:
+    grants = role_grants(tracing_off(translated, sam_template), "AuthorizerFunctionRole")
+    log_group = {"Fn::GetAtt": ["AuthorizerLogGroup", "Arn"]}
+    assert grants == {
+        grant("dynamodb:GetItem", KEYS_TABLE_ARN),
+        grant("logs:CreateLogStream", log_group),
+        grant("logs:PutLogEvents", log_group),
+    }
+
+
+def test_render_function_reads_and_updates_keys_only(
+    sam_template: dict[str, Any], translated: dict[str, Any]
+) -> None:
+    grants = role_grants(tracing_off(translated, sam_template), "RenderFunctionRole")
+    dynamodb = {(action, resource) for action, resource in grants if action.startswith("dynamodb:")}
+    # Debit, refund and balance are conditional UpdateItems; GetItem tells why a debit failed.
+    # No PutItem or DeleteItem: only vegart-admin (the operator's credentials) makes keys.
+    assert dynamodb == {
+        grant("dynamodb:GetItem", KEYS_TABLE_ARN),
+        grant("dynamodb:UpdateItem", KEYS_TABLE_ARN),
+    }
+
+
+def test_dynamodb_grants_name_the_keys_table_and_nothing_else(
+    sam_template: dict[str, Any], translated: dict[str, Any]
+) -> None:
+    assert set(resources_of_type(translated, "AWS::DynamoDB::Table")) == {"KeysTable"}
+    for parameters in ({}, {"EnableTracing": "true"}):
+        resolved = resolve_conditions(
+            translated, sam_template, {**EXPECTED_PARAMETERS, **parameters}
+        )
+        for role in ROLES:
+            for action, resource in role_grants(resolved, role):
+                if action.startswith("dynamodb:"):
+                    # The table itself: no index ("/index/*"), stream or other table.
+                    assert json.loads(resource) == KEYS_TABLE_ARN, (role, action, resource)
 
 
 def test_cache_objects_read_and_write(translated: dict[str, Any]) -> None:
@@ -417,15 +669,20 @@ def test_secret_read_on_the_segmind_key_only(translated: dict[str, Any]) -> None
     assert statement["Resource"] == {"Ref": "SegmindApiKeySecret"}
 
 
-def test_logs_on_its_own_group_only(translated: dict[str, Any]) -> None:
-    statement = statement_for(translated, "logs:PutLogEvents")
+@pytest.mark.parametrize(
+    ("role", "log_group"),
+    [("RenderFunctionRole", "RenderLogGroup"), ("AuthorizerFunctionRole", "AuthorizerLogGroup")],
+)
+def test_logs_on_its_own_group_only(translated: dict[str, Any], role: str, log_group: str) -> None:
+    statement = statement_for(translated, "logs:PutLogEvents", role)
     assert set(as_list(statement["Action"])) == {"logs:CreateLogStream", "logs:PutLogEvents"}
-    assert statement["Resource"] == {"Fn::GetAtt": ["RenderLogGroup", "Arn"]}
+    assert statement["Resource"] == {"Fn::GetAtt": [log_group, "Arn"]}
 
 
-def test_role_is_for_lambda(translated: dict[str, Any]) -> None:
-    role = translated["Resources"]["RenderFunctionRole"]["Properties"]
-    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_role_is_for_lambda(translated: dict[str, Any], role: str) -> None:
+    properties = translated["Resources"][role]["Properties"]
+    (statement,) = properties["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
     assert statement["Action"] == "sts:AssumeRole"
 
@@ -481,6 +738,50 @@ def test_segmind_key_secret_starts_as_a_placeholder(translated: dict[str, Any]) 
     assert "SecretString" not in secret["Properties"]
 
 
+# -- keys table ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def keys_table(translated: dict[str, Any]) -> dict[str, Any]:
+    table = translated["Resources"]["KeysTable"]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    return table
+
+
+def test_keys_table_is_keyed_by_the_key_hash(keys_table: dict[str, Any]) -> None:
+    properties = keys_table["Properties"]
+    assert properties["KeySchema"] == [{"AttributeName": "key_id", "KeyType": "HASH"}]
+    assert properties["AttributeDefinitions"] == [{"AttributeName": "key_id", "AttributeType": "S"}]
+    # One GetItem per authorization: no index to keep in step or to grant.
+    assert "GlobalSecondaryIndexes" not in properties
+    assert "LocalSecondaryIndexes" not in properties
+
+
+def test_keys_table_is_on_demand_and_encrypted(keys_table: dict[str, Any]) -> None:
+    properties = keys_table["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert "ProvisionedThroughput" not in properties
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+
+
+def test_keys_table_outlives_mistakes(keys_table: dict[str, Any]) -> None:
+    # Balances are money: kept when the stack goes or the table would be replaced, protected
+    # from a stray delete-table, and restorable to any second of the last 35 days.
+    assert keys_table["DeletionPolicy"] == "Retain"
+    assert keys_table["UpdateReplacePolicy"] == "Retain"
+    properties = keys_table["Properties"]
+    assert properties["DeletionProtectionEnabled"] is True
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    # A fixed name would block a new stack of the same name while the old table is kept.
+    assert "TableName" not in properties
+
+
+@pytest.mark.parametrize("function_name", ["RenderFunction", "AuthorizerFunction"])
+def test_both_functions_find_the_keys_table(translated: dict[str, Any], function_name: str) -> None:
+    variables = translated["Resources"][function_name]["Properties"]["Environment"]["Variables"]
+    assert variables["KEYS_TABLE"] == {"Ref": "KeysTable"}
+
+
 # -- parameters and outputs ------------------------------------------------------------------
 
 
@@ -491,6 +792,12 @@ def test_parameters_and_defaults(sam_template: dict[str, Any]) -> None:
         assert parameters[name]["Default"] == default, name
         assert parameters[name].get("Description"), name
     assert parameters["Backend"]["AllowedValues"] == ["segmind"]
+
+
+def test_every_parameter_is_in_one_console_group(sam_template: dict[str, Any]) -> None:
+    groups = sam_template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    grouped = [name for group in groups for name in group["Parameters"]]
+    assert sorted(grouped) == sorted(sam_template["Parameters"])
 
 
 @pytest.mark.parametrize(
@@ -510,21 +817,66 @@ def test_allowed_origins_pattern(sam_template: dict[str, Any], origins: str, all
     assert bool(re.fullmatch(pattern, origins)) is allowed
 
 
-def test_every_parameter_is_documented() -> None:
-    text = DEPLOYING_PATH.read_text(encoding="utf-8")
-    documented = set(re.findall(r"^\|\s*`(\w+)`\s*\|", text, flags=re.MULTILINE))
+def deploying_text() -> str:
+    return DEPLOYING_PATH.read_text(encoding="utf-8")
+
+
+def table_rows(text: str) -> list[str]:
+    """The first cell of each Markdown table row."""
+    return re.findall(r"^\|([^|\n]*)\|", text, flags=re.MULTILINE)
+
+
+def test_every_parameter_is_documented(sam_template: dict[str, Any]) -> None:
+    documented = set(re.findall(r"^\|\s*`(\w+)`\s*\|", deploying_text(), flags=re.MULTILINE))
     assert set(EXPECTED_PARAMETERS) <= documented
+    assert set(sam_template["Parameters"]) <= documented
+
+
+def test_every_output_is_documented(translated: dict[str, Any]) -> None:
+    documented = {
+        name for cell in table_rows(deploying_text()) for name in re.findall(r"`(\w+)`", cell)
+    }
+    assert set(translated["Outputs"]) <= documented
+    # The shared key of the first version is gone, and so is the way to read it.
+    assert "ApiKeyId" not in deploying_text()
+    assert "get-api-key" not in deploying_text()
+
+
+def test_operators_are_told_how_keys_behave() -> None:
+    text = deploying_text()
+    match = re.search(r"^## Keys, credits and rate limits\n(.*?)(?=^## )", text, re.M | re.S)
+    assert match, "docs/deploying.md needs a 'Keys, credits and rate limits' section"
+    section = match.group(1)
+    # The first deploy points at the tool that makes client keys (the stack makes none).
+    assert re.search(r"vegart-admin (--stack \S+ )?keys create", text)
+    for status in ("401", "403", "406", "429"):
+        assert status in section, status
+    assert "Retry-After" in section
+    assert "AuthorizerCacheSeconds" in section
 
 
 def test_outputs(translated: dict[str, Any]) -> None:
     outputs = translated["Outputs"]
-    assert {"RenderUrl", "ApiId", "ApiKeyId", "CacheBucketName", "SegmindSecretArn"} <= set(outputs)
+    assert {
+        "RenderUrl",
+        "ApiId",
+        "StageName",
+        "KeysTableName",
+        "DefaultUsagePlanId",
+        "AuthorizerFunctionName",
+        "CacheBucketName",
+        "SegmindSecretArn",
+    } <= set(outputs)
+    # No API key is generated any more (keys are per client, made by vegart-admin).
+    assert "ApiKeyId" not in outputs
     render_url = outputs["RenderUrl"]["Value"]["Fn::Sub"]
     assert render_url.startswith("https://${RenderApi}.execute-api.${AWS::Region}.")
     assert render_url.endswith("/${StageName}" + ROUTE)
     assert outputs["ApiId"]["Value"] == {"Ref": "RenderApi"}
-    key_name, _ = only_resource(translated, "AWS::ApiGateway::ApiKey")
-    assert outputs["ApiKeyId"]["Value"] == {"Ref": key_name}
+    assert outputs["StageName"]["Value"] == {"Ref": "StageName"}
+    assert outputs["KeysTableName"]["Value"] == {"Ref": "KeysTable"}
+    assert outputs["DefaultUsagePlanId"]["Value"] == {"Ref": "DefaultUsagePlan"}
+    assert outputs["AuthorizerFunctionName"]["Value"] == {"Ref": "AuthorizerFunction"}
     assert outputs["CacheBucketName"]["Value"] == {"Ref": "CacheBucket"}
     assert outputs["SegmindSecretArn"]["Value"] == {"Ref": "SegmindApiKeySecret"}
 

@@ -1,4 +1,4 @@
-"""The AWS resources of a deployment, made the same way for every test."""
+"""The AWS resources of a test deployment, made the same way for every test."""
 
 from __future__ import annotations
 
@@ -6,13 +6,29 @@ from typing import Any
 
 import boto3
 
+from local_stack.resources import Deployment, create_resources
+from vegart.keys import KeyStore, make_record
+
 
 def create_deployment_resources(
-    *, bucket: str, secret_id: str, segmind_key: str, endpoint_url: str | None = None
+    deployment: Deployment, *, segmind_key: str, endpoint_url: str | None = None
 ) -> dict[str, Any]:
-    """Create the render cache bucket and the Segmind key secret; return their names."""
-    s3 = boto3.client("s3", endpoint_url=endpoint_url)
-    s3.create_bucket(Bucket=bucket)
-    secrets = boto3.client("secretsmanager", endpoint_url=endpoint_url)
-    arn = secrets.create_secret(Name=secret_id, SecretString=segmind_key)["ARN"]
-    return {"bucket": bucket, "secret_id": secret_id, "secret_arn": arn}
+    """Create the bucket, the Segmind secret and the keys table; return their names."""
+    arn = create_resources(deployment, segmind_key=segmind_key, endpoint_url=endpoint_url)
+    return {
+        "bucket": deployment.bucket,
+        "secret_id": deployment.secret_id,
+        "secret_arn": arn,
+        "keys_table": deployment.keys_table,
+    }
+
+
+def key_store(table: str, endpoint_url: str | None = None) -> KeyStore:
+    client = boto3.client("dynamodb", endpoint_url=endpoint_url)
+    return KeyStore(table, lambda: client)
+
+
+def add_key(store: KeyStore, plain_key: str, credits: int, **options: Any) -> str:
+    """Store a client key with ``credits``; its id."""
+    _, record = make_record(options.pop("label", "test"), credits, plain_key=plain_key, **options)
+    return store.add(record).key_id

@@ -12,8 +12,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from local_stack.demo import DEMO_KEY, DEMO_KEY_ID, DEMO_LABEL
+
 ROOT = Path(__file__).resolve().parents[2]
 ROUTE = "/v1/segmind-vega-rt-v1"
+#: The client key of the test deployment (tests/conftest.py stores it with credits): the
+#: local stack's demo key, so that the sample events in events/ work against either.
+CLIENT_KEY = DEMO_KEY
+#: Its id in the keys table, which the authorizer hands the render function.
+CLIENT_KEY_ID = DEMO_KEY_ID
 
 
 @dataclass
@@ -39,12 +46,17 @@ def api_event(
     headers: dict[str, str] | None = None,
     raw_body: bytes | None = None,
     encode: bool = True,
+    key_id: str | None = CLIENT_KEY_ID,
 ) -> dict[str, Any]:
-    """A REST API proxy event. With ``*/*`` as a binary media type, API Gateway hands the
-    function every request body base64-encoded, so that is the default here too."""
+    """A REST API proxy event, as it reaches the function after the authorizer allowed it.
+
+    With ``*/*`` as a binary media type, API Gateway hands the function every request body
+    base64-encoded, so that is the default here too. ``key_id`` is what the authorizer put in
+    the request's context; ``None`` leaves the context out.
+    """
     if raw_body is None and body is not None:
         raw_body = json.dumps(body).encode()
-    all_headers = {"Content-Type": "application/json", "x-api-key": "client-key", **(headers or {})}
+    all_headers = {"Content-Type": "application/json", "x-api-key": CLIENT_KEY, **(headers or {})}
     request_id = str(uuid.uuid4())
     if raw_body is None:
         wire_body, is_b64 = None, False
@@ -72,9 +84,63 @@ def api_event(
             "apiId": "abcdef1234",
             "identity": {"sourceIp": "198.51.100.7", "apiKey": all_headers.get("x-api-key")},
             "requestTimeEpoch": 1_700_000_000_000,
+            **(
+                {"authorizer": {"principalId": key_id, "keyId": key_id, "label": DEMO_LABEL}}
+                if key_id
+                else {}
+            ),
         },
         "body": wire_body,
         "isBase64Encoded": is_b64,
+    }
+
+
+def preflight_event(origin: str = "https://app.example.com") -> dict[str, Any]:
+    """A browser's CORS preflight for a render: no key, no authorizer, no body."""
+    event = api_event(
+        None,
+        method="OPTIONS",
+        key_id=None,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "x-api-key,content-type",
+        },
+    )
+    event["headers"].pop("x-api-key")
+    event["multiValueHeaders"].pop("x-api-key")
+    return event
+
+
+def authorizer_event(
+    key: str | None = CLIENT_KEY, *, method: str = "POST", path: str = ROUTE
+) -> dict[str, Any]:
+    """The event API Gateway sends a REQUEST authorizer whose identity source is x-api-key."""
+    headers = {"Content-Type": "application/json"}
+    if key is not None:
+        headers["x-api-key"] = key
+    return {
+        "type": "REQUEST",
+        "methodArn": f"arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/{method}{path}",
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {},
+        "multiValueQueryStringParameters": {},
+        "pathParameters": {},
+        "stageVariables": {},
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/prod{path}",
+            "stage": "prod",
+            "requestId": str(uuid.uuid4()),
+            "accountId": "123456789012",
+            "apiId": "abcdef1234",
+            "identity": {"sourceIp": "198.51.100.7"},
+        },
     }
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -20,7 +19,7 @@ from tests.support.lambda_events import (
     FakeContext,
     api_event,
     header,
-    load_function,
+    preflight_event,
     response_body,
     response_json,
 )
@@ -28,25 +27,6 @@ from vegart.jpeg import jpeg_size
 
 URL = "https://api.segmind.test/v1/segmind-vega-rt-v1"
 PROMPT = {"prompt": "a lighthouse at dusk", "seed": 758143278}
-
-
-@pytest.fixture
-def fn(aws: dict[str, Any]) -> ModuleType:
-    return load_function("render")
-
-
-@pytest.fixture
-def segmind() -> Iterator[responses.RequestsMock]:
-    """Segmind answering like the real one: an image that depends on prompt, seed and steps."""
-
-    def answer(request: Any) -> tuple[int, dict[str, str], bytes]:
-        body = json.loads(request.body)
-        image = render_jpeg(body["prompt"], body["seed"], body["num_inference_steps"])
-        return 200, {"Content-Type": "image/jpeg", "x-remaining-credits": "99"}, image
-
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_callback(responses.POST, URL, callback=answer)
-        yield mock
 
 
 def invoke(fn: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
@@ -249,16 +229,7 @@ def test_another_method_on_the_route_is_a_405(fn: ModuleType, method: str) -> No
 def test_the_preflight_answers_without_a_key_and_allows_the_contracts_headers(
     fn: ModuleType,
 ) -> None:
-    event = api_event(
-        None,
-        method="OPTIONS",
-        headers={
-            "Origin": "https://app.example.com",
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "x-api-key,content-type",
-        },
-    )
-    event["headers"].pop("x-api-key")
+    event = preflight_event()
     response = invoke(fn, event)
     assert response["statusCode"] == 204
     allowed = (header(response, "Access-Control-Allow-Headers") or "").lower()

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from .config import Settings, settings
 from .contract import parse_render_request
 from .deadline import Deadline
-from .errors import GatewayError
+from .errors import GatewayError, Unauthorized
 from .observability import logger
 from .render import RenderResult
 from .runtime import render_service
@@ -62,12 +62,27 @@ def request_deadline(context: Any, config: Settings | None = None) -> Deadline:
     return Deadline.after(max(0.0, seconds))
 
 
+def caller(event: APIGatewayProxyEvent) -> str:
+    """The key id that the authorizer put in the request's context.
+
+    A request with none did not pass the authorizer (a misrouted event, a test without one):
+    it is refused rather than rendered on nobody's credits.
+    """
+    key_id = event.request_context.authorizer.get_context().get("keyId")
+    if not isinstance(key_id, str) or not key_id:
+        raise Unauthorized()
+    return key_id
+
+
 def render(event: APIGatewayProxyEvent, context: Any) -> Response:
     """``POST /v1/segmind-vega-rt-v1``: validate, render or hit the cache, answer."""
     req_id = request_id(event)
+    account = caller(event)
     request = parse_render_request(event.decoded_body)
-    logger.append_keys(prompt_length=len(request.prompt), steps=request.num_inference_steps)
-    result = render_service().render(request, request_deadline(context), req_id)
+    logger.append_keys(
+        key_id=account, prompt_length=len(request.prompt), steps=request.num_inference_steps
+    )
+    result = render_service().render(request, request_deadline(context), req_id, account)
     logger.info(
         "Rendered", extra={"cache": "HIT" if result.cache_hit else "MISS", "seed": result.seed}
     )
@@ -82,6 +97,8 @@ def image_response(result: RenderResult, *, base64_body: bool, req_id: str) -> R
         "x-cache": "HIT" if result.cache_hit else "MISS",
         "ETag": result.etag,
     }
+    if result.remaining_credits is not None:
+        headers["x-remaining-credits"] = str(result.remaining_credits)
     if base64_body:
         body = json.dumps({"image": base64.b64encode(result.image).decode(), "seed": result.seed})
         return Response(200, "application/json", body, headers)

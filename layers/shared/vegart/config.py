@@ -27,6 +27,7 @@ class Settings:
     segmind_base_url: str = "https://api.segmind.com/v1"
     segmind_secret_id: str = ""
     cache_bucket: str = ""
+    keys_table: str = ""
     request_deadline_seconds: float = 25.0
     allowed_origins: tuple[str, ...] = ("*",)
     secret_cache_seconds: int = 300
@@ -48,6 +49,7 @@ class Settings:
             segmind_base_url=env.get("SEGMIND_BASE_URL", default.segmind_base_url).rstrip("/"),
             segmind_secret_id=env.get("SEGMIND_SECRET_ID", default.segmind_secret_id),
             cache_bucket=env.get("CACHE_BUCKET", default.cache_bucket),
+            keys_table=env.get("KEYS_TABLE", default.keys_table),
             request_deadline_seconds=deadline,
             allowed_origins=origins or ("*",),
             secret_cache_seconds=int(

@@ -10,6 +10,7 @@ from .backends.base import Backend
 from .cache import RenderCache
 from .cache_key import KEY_VERSION, RenderSpec, cache_key, etag, prompt_fingerprint
 from .contract import RANDOM_SEED, RenderRequest
+from .credits import CreditLedger
 from .deadline import Deadline
 from .errors import BadGateway
 from .jpeg import InvalidImage, check_render
@@ -31,6 +32,8 @@ class RenderResult:
     seed: int
     cache_hit: bool
     key: str
+    #: The caller's balance after this request; ``None`` where no ledger is kept.
+    remaining_credits: int | None = None
 
     @property
     def etag(self) -> str:
@@ -41,10 +44,15 @@ class RenderService:
     """Answers a render from the cache when it can, from the backend when it must."""
 
     def __init__(
-        self, backend: Backend, cache: RenderCache | None, seeds: Callable[[], int] = pick_seed
+        self,
+        backend: Backend,
+        cache: RenderCache | None,
+        ledger: CreditLedger | None = None,
+        seeds: Callable[[], int] = pick_seed,
     ) -> None:
         self.backend = backend
         self.cache = cache
+        self.ledger = ledger
         self._seeds = seeds
 
     def spec(self, request: RenderRequest) -> RenderSpec:
@@ -60,15 +68,32 @@ class RenderService:
             height=request.img_height,
         )
 
-    def render(self, request: RenderRequest, deadline: Deadline, request_id: str) -> RenderResult:
+    def render(
+        self, request: RenderRequest, deadline: Deadline, request_id: str, account: str = ""
+    ) -> RenderResult:
+        """The image for ``request``, charged to ``account`` (a key id) if it is rendered now."""
         spec = self.spec(request)
         key = cache_key(spec)
         if self.cache is not None:
             cached = self.cache.get(key)
             if cached is not None:
                 metrics.add_metric(name="CacheHits", unit="Count", value=1)
-                return RenderResult(cached, spec.seed, True, key)
+                balance = self.ledger.balance(account) if self.ledger else None
+                return RenderResult(cached, spec.seed, True, key, balance)
         metrics.add_metric(name="CacheMisses", unit="Count", value=1)
+        remaining = self.ledger.debit(account) if self.ledger else None
+        try:
+            image = self._render_checked(spec, deadline)
+        except BaseException:
+            if self.ledger is not None:
+                self.ledger.refund(account)
+            raise
+        if self.cache is not None:
+            self.cache.put(key, image, _metadata(spec, request_id))
+        metrics.add_metric(name="Renders", unit="Count", value=1)
+        return RenderResult(image, spec.seed, False, key, remaining)
+
+    def _render_checked(self, spec: RenderSpec, deadline: Deadline) -> bytes:
         image = self.backend.render(spec, deadline)
         try:
             check_render(image, spec.width)
@@ -77,10 +102,7 @@ class RenderService:
             raise BadGateway(
                 "The render backend answered something that is not a valid image"
             ) from None
-        if self.cache is not None:
-            self.cache.put(key, image, _metadata(spec, request_id))
-        metrics.add_metric(name="Renders", unit="Count", value=1)
-        return RenderResult(image, spec.seed, False, key)
+        return image
 
 
 def _metadata(spec: RenderSpec, request_id: str) -> dict[str, str]:

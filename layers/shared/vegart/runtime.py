@@ -12,6 +12,8 @@ from . import aws
 from .backends import make_backend
 from .cache import RenderCache
 from .config import settings
+from .credits import CreditLedger
+from .keys import KeyStore
 from .render import RenderService
 
 
@@ -23,11 +25,23 @@ def render_service() -> RenderService:
     store = (
         RenderCache(config.cache_bucket, lambda: aws.client("s3")) if config.cache_bucket else None
     )
-    return RenderService(backend, store)
+    ledger = (
+        CreditLedger(config.keys_table, lambda: aws.client("dynamodb"))
+        if config.keys_table
+        else None
+    )
+    return RenderService(backend, store, ledger)
+
+
+@cache
+def key_store() -> KeyStore:
+    """The keys table, for the authorizer."""
+    return KeyStore(settings().keys_table, lambda: aws.client("dynamodb"))
 
 
 def reset() -> None:
     """Forget settings, clients and services, as a new cold start would."""
     render_service.cache_clear()
+    key_store.cache_clear()
     settings.cache_clear()
     aws.reset_clients()

@@ -1,0 +1,230 @@
+"""What the tool does to keys, callable from Python: the command line and the local stack share it.
+
+Each operation keeps the keys table and API Gateway in step, ordering its writes so that a
+failure part-way leaves the key *no more usable* than before, and never half-made:
+
+* create writes the table item last (the authorizer knows a key only by its item), and removes
+  the API Gateway key it made if a later step fails;
+* disable writes the table first, enable writes it last (the authorizer is the main gate,
+  the API Gateway key's ``enabled`` flag a second one);
+* delete removes the API Gateway key first, so that a rerun after a failure still finds the
+  item, and with it the API key's id.
+
+Nothing here prints or logs a plain key; :func:`create_key` returns it to its caller once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import string
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from vegart.keys import (
+    ACTIVE,
+    DEFAULT_BURST,
+    DEFAULT_RATE,
+    DISABLED,
+    KEY_PREFIX,
+    MODELS,
+    KeyExists,
+    KeyNotFound,
+    KeyRecord,
+    make_record,
+)
+
+from . import gateway
+from .errors import USAGE, AdminError
+from .targets import Targets
+
+log = logging.getLogger("vegart_admin")
+
+#: The shortest id prefix accepted: 8 hex digits make a chance clash among keys unlikely.
+MIN_PREFIX = 8
+ID_LENGTH = 64
+_HEX = frozenset(string.hexdigits.lower())
+
+TABLE_ONLY_WARNING = (
+    "no API Gateway API is known (pass --stack or --api-id): the key's rate and burst are "
+    "stored but not enforced, and a deployed API that requires API keys will refuse it"
+)
+
+
+def create_key(
+    targets: Targets,
+    *,
+    label: str,
+    credits: int,
+    plain_key: str | None = None,
+    rate: float | None = None,
+    burst: int | None = None,
+    models: Iterable[str] = MODELS,
+) -> tuple[str, KeyRecord]:
+    """Make a client key; ``(plain_key, record)``. The plain key exists nowhere else after this.
+
+    With neither ``rate`` nor ``burst``, the key joins the deployment's default usage plan and
+    its record holds that plan's throttle. With either, it joins the shared plan for that pair
+    (the missing one taken from the default plan), made on first use. ``plain_key`` lets the
+    local stack create its demo key with a value of its choosing; :class:`KeyExists` if that
+    key is already stored.
+    """
+    label = label.strip()
+    if not label:
+        raise AdminError("a key needs a label", exit_code=USAGE)
+    if rate is not None and not math.isfinite(rate):
+        raise AdminError("rate must be a finite number of requests per second", exit_code=USAGE)
+    models = tuple(models)
+    store = targets.store()
+    if not targets.enforced:
+        log.warning(TABLE_ONLY_WARNING)
+        plain, record = make_record(
+            label,
+            credits,
+            plain_key=plain_key,
+            models=models,
+            rate=DEFAULT_RATE if rate is None else rate,
+            burst=DEFAULT_BURST if burst is None else burst,
+        )
+        return plain, store.add(record)
+
+    apigw = targets.client("apigateway")
+    default = (
+        gateway.plan_throttle(apigw, targets.default_plan_id) if targets.default_plan_id else None
+    )
+    base_rate, base_burst = default or (DEFAULT_RATE, DEFAULT_BURST)
+    want_rate = base_rate if rate is None else rate
+    want_burst = base_burst if burst is None else burst
+    # Validate everything before the first write.
+    plain, record = make_record(
+        label, credits, plain_key=plain_key, models=models, rate=want_rate, burst=want_burst
+    )
+    if store.get(record.key_id, consistent=True) is not None:
+        raise KeyExists(record.key_id)
+    plan_id = _plan_for(
+        targets,
+        apigw,
+        custom=rate is not None or burst is not None,
+        default=default,
+        rate=want_rate,
+        burst=want_burst,
+    )
+
+    api_key_id = gateway.create_api_key(
+        apigw, name=gateway.key_name(label, record.key_id), key_hash=record.key_id, plan_id=plan_id
+    )
+    try:
+        stored = store.add(replace(record, api_key_id=api_key_id))
+    except BaseException:
+        gateway.discard_api_key(apigw, api_key_id, plan_id=plan_id)
+        raise
+    return plain, stored
+
+
+def _plan_for(
+    targets: Targets,
+    apigw: Any,
+    *,
+    custom: bool,
+    default: gateway.Throttle | None,
+    rate: float,
+    burst: int,
+) -> str:
+    """The usage plan a new key joins: the default one unless it asks for another throttle."""
+    if targets.default_plan_id and (not custom or default == (float(rate), int(burst))):
+        if default is None:
+            log.warning(
+                "the default usage plan %s sets no throttle; the recorded rate %s and burst %s "
+                "are not enforced by it",
+                targets.default_plan_id,
+                rate,
+                burst,
+            )
+        return targets.default_plan_id
+    if not custom:
+        raise AdminError(
+            "no default usage plan is known (stack output DefaultUsagePlanId, or "
+            "--default-plan); pass one, or --rate and --burst for a plan of their own",
+            exit_code=USAGE,
+        )
+    assert targets.api_id is not None  # create_key's table-only branch returned already
+    return gateway.find_or_create_plan(
+        apigw,
+        prefix=targets.prefix,
+        api_id=targets.api_id,
+        stage=targets.stage,
+        rate=rate,
+        burst=burst,
+    )
+
+
+def list_keys(targets: Targets) -> list[KeyRecord]:
+    """Every key, oldest first (a scan: the table holds one item per client)."""
+    return sorted(targets.store(), key=lambda record: (record.created_at, record.key_id))
+
+
+def find_key(targets: Targets, ref: str) -> KeyRecord:
+    """The key that ``ref`` names: its full id, or a prefix of at least 8 hex digits that
+    matches exactly one key.
+
+    A plain key is refused rather than hashed, so that it does not end up in shell history; and
+    ``ref`` is echoed in errors only after it is known to be hex (no plain key is).
+    """
+    ref = ref.strip()
+    if ref.startswith(KEY_PREFIX):
+        raise AdminError(
+            "that is a plain key, not a key id; find its id with `vegart-admin keys list`",
+            exit_code=USAGE,
+        )
+    ref = ref.lower()
+    if not ref or not set(ref) <= _HEX or len(ref) > ID_LENGTH:
+        raise AdminError(
+            "a key id is the key's SHA-256 in hex (64 digits), or a prefix of it",
+            exit_code=USAGE,
+        )
+    if len(ref) < MIN_PREFIX:
+        raise AdminError(f"a key id prefix needs at least {MIN_PREFIX} hex digits", exit_code=USAGE)
+    store = targets.store()
+    if len(ref) == ID_LENGTH:
+        return store.require(ref)
+    matches = [record for record in store if record.key_id.startswith(ref)]
+    if not matches:
+        raise KeyNotFound(ref)
+    if len(matches) > 1:
+        ids = ", ".join(sorted(record.key_id[:16] for record in matches))
+        raise AdminError(f"{len(matches)} keys start with {ref}: {ids}; give more digits")
+    return matches[0]
+
+
+def set_enabled(targets: Targets, ref: str, *, enabled: bool) -> KeyRecord:
+    """Enable or disable a key in the table and on its API Gateway key.
+
+    The API Gateway key is flipped even in table-only mode when the record names one: API keys
+    belong to the account and region, not to an API, so its id is enough.
+    """
+    record = find_key(targets, ref)
+    store = targets.store()
+    if not enabled:
+        record = store.update(record.key_id, status=DISABLED)
+    if record.api_key_id:
+        gateway.set_enabled(targets.client("apigateway"), record.api_key_id, enabled=enabled)
+    if enabled:
+        record = store.update(record.key_id, status=ACTIVE)
+    return record
+
+
+def top_up(targets: Targets, ref: str, credits: int) -> KeyRecord:
+    """Add credits atomically (a render may be debiting the same balance right now)."""
+    if credits <= 0:
+        raise AdminError("a top-up must add at least one credit", exit_code=USAGE)
+    record = find_key(targets, ref)
+    return targets.store().add_credits(record.key_id, credits)
+
+
+def delete_key(targets: Targets, ref: str) -> KeyRecord:
+    """Remove a key's API Gateway key, then its item; the record as it was."""
+    record = find_key(targets, ref)
+    if record.api_key_id:
+        gateway.delete_api_key(targets.client("apigateway"), record.api_key_id)
+    return targets.store().delete(record.key_id)
