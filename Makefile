@@ -23,8 +23,9 @@ format: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+# The whole gateway on 127.0.0.1:$VEGART_PORT (3000): moto, the mock Segmind, the functions.
 run: $(STAMP)
-	$(BIN)/python -m mock_server --host 127.0.0.1 --port $${VEGART_MOCK_PORT:-4010} --latency-ms 1700
+	$(BIN)/python -m local_stack
 
 mock: $(STAMP)
 	$(BIN)/python -m mock_server --host 127.0.0.1 --port $${VEGART_MOCK_PORT:-4010}

@@ -6,6 +6,7 @@ faults a real network produces), and it keeps a journal of what it was asked. It
 nothing but the standard library, and nothing of the gateway's: it stands for Segmind.
 """
 
+from .admin import MockAdmin
 from .behaviours import FAULTS
 from .contract import DOCUMENTED_STATUSES, MODEL_SLUG
 from .jpeg import render_jpeg
@@ -17,6 +18,7 @@ __all__ = [
     "FAULTS",
     "MODEL_SLUG",
     "ROUTE",
+    "MockAdmin",
     "MockSegmind",
     "render_jpeg",
 ]

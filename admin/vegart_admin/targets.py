@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -56,6 +57,24 @@ def aws_client(
     return session.client(service, endpoint_url=endpoint_url, config=_CONFIG)
 
 
+def _session(region: str | None, endpoint_url: str | None) -> boto3.session.Session:
+    """A session; against a loopback endpoint (the local stack's moto) it needs no AWS setup.
+
+    moto accepts any credentials in any region, so a newcomer without an AWS profile can run
+    the tool against ``make run`` as it is printed, with nothing to configure first.
+    """
+    session = boto3.session.Session(region_name=region)
+    host = urlsplit(endpoint_url or "").hostname or ""
+    if host in ("127.0.0.1", "localhost", "::1"):
+        local = session.get_credentials() is None
+        return boto3.session.Session(
+            region_name=session.region_name or "us-east-1",
+            aws_access_key_id="local" if local else None,
+            aws_secret_access_key="local" if local else None,
+        )
+    return session
+
+
 @dataclass(frozen=True)
 class Targets:
     """The resources of one deployment, and the clients that reach them.
@@ -79,7 +98,7 @@ class Targets:
     def __post_init__(self) -> None:
         # One session for every client: frozen, so set the way dataclasses do it themselves.
         if self.session is None:
-            object.__setattr__(self, "session", boto3.session.Session(region_name=self.region))
+            object.__setattr__(self, "session", _session(self.region, self.endpoint_url))
 
     @property
     def enforced(self) -> bool:
@@ -142,7 +161,7 @@ def resolve_targets(
     ``endpoint_url`` falls back to ``$VEGART_ADMIN_ENDPOINT_URL``.
     """
     endpoint_url = endpoint_url or os.environ.get(ENDPOINT_ENV) or None
-    session = boto3.session.Session(region_name=region)
+    session = _session(region, endpoint_url)
     found: dict[str, str] = {}
     if stack:
         outputs = stack_outputs(stack, endpoint_url=endpoint_url, session=session)

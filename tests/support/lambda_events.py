@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from local_stack import events
 from local_stack.demo import DEMO_KEY, DEMO_KEY_ID, DEMO_LABEL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,42 +58,17 @@ def api_event(
     if raw_body is None and body is not None:
         raw_body = json.dumps(body).encode()
     all_headers = {"Content-Type": "application/json", "x-api-key": CLIENT_KEY, **(headers or {})}
-    request_id = str(uuid.uuid4())
-    if raw_body is None:
-        wire_body, is_b64 = None, False
-    elif encode:
-        wire_body, is_b64 = base64.b64encode(raw_body).decode(), True
-    else:
-        wire_body, is_b64 = raw_body.decode(), False
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": all_headers,
-        "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": path,
-            "httpMethod": method,
-            "path": f"/Prod{path}",
-            "stage": "Prod",
-            "requestId": request_id,
-            "accountId": "123456789012",
-            "apiId": "abcdef1234",
-            "identity": {"sourceIp": "198.51.100.7", "apiKey": all_headers.get("x-api-key")},
-            "requestTimeEpoch": 1_700_000_000_000,
-            **(
-                {"authorizer": {"principalId": key_id, "keyId": key_id, "label": DEMO_LABEL}}
-                if key_id
-                else {}
-            ),
-        },
-        "body": wire_body,
-        "isBase64Encoded": is_b64,
-    }
+    authorizer = {"principalId": key_id, "keyId": key_id, "label": DEMO_LABEL} if key_id else None
+    return events.proxy_event(
+        method=method,
+        path=path,
+        resource=path,
+        headers=all_headers,
+        body=raw_body,
+        binary=encode,
+        authorizer=authorizer,
+        stage="Prod",
+    )
 
 
 def preflight_event(origin: str = "https://app.example.com") -> dict[str, Any]:
@@ -119,29 +95,7 @@ def authorizer_event(
     headers = {"Content-Type": "application/json"}
     if key is not None:
         headers["x-api-key"] = key
-    return {
-        "type": "REQUEST",
-        "methodArn": f"arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/{method}{path}",
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": {},
-        "multiValueQueryStringParameters": {},
-        "pathParameters": {},
-        "stageVariables": {},
-        "requestContext": {
-            "resourcePath": path,
-            "httpMethod": method,
-            "path": f"/prod{path}",
-            "stage": "prod",
-            "requestId": str(uuid.uuid4()),
-            "accountId": "123456789012",
-            "apiId": "abcdef1234",
-            "identity": {"sourceIp": "198.51.100.7"},
-        },
-    }
+    return events.authorizer_event(method=method, path=path, headers=headers)
 
 
 def load_function(name: str) -> ModuleType:

@@ -1,0 +1,409 @@
+"""A small, honest API Gateway: HTTP in, the template's REST API rules, the real functions.
+
+For each request it does what the deployed REST API does, in the same order, with the rules
+that :mod:`local_stack.api_model` read from ``template.yaml``:
+
+1. match a route, else the ``MISSING_AUTHENTICATION_TOKEN`` gateway response (404);
+2. for a route with the authorizer: no identity header is ``UNAUTHORIZED`` (401) without a
+   call; otherwise the authorizer function runs (its answer cached per key for the template's
+   TTL); "Unauthorized" is 401, any other failure ``AUTHORIZER_FAILURE`` (500), a policy that
+   does not allow this method ARN ``ACCESS_DENIED`` (403);
+3. with ``ApiKeySourceType: AUTHORIZER``, the usage identifier must be an enabled API key in a
+   usage plan of the stage (kept in moto's API Gateway by ``vegart-admin``), else
+   ``INVALID_API_KEY``; its plan's rate and burst are a token bucket, ``THROTTLED`` above it;
+4. the function gets the proxy event (bodies base64-encoded when the request's type matches a
+   binary media type) and the integration timeout (``INTEGRATION_TIMEOUT``, 504); a crash is
+   ``INTEGRATION_FAILURE`` (502);
+5. a base64 answer is turned into bytes when the request's first ``Accept`` type matches a
+   binary media type, as API Gateway does.
+
+It does not do what the template does not ask of API Gateway (no request validation, no
+mapping templates). ``GET /`` serves the demo page: the one thing here that is not the API.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import html
+import importlib.util
+import logging
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .api_model import INTEGRATION_TIMEOUT_SECONDS, ApiModel, FunctionSpec, Route
+from .events import authorizer_event, method_arn, proxy_event
+
+log = logging.getLogger("local_stack")
+DEMO_PAGE = Path(__file__).resolve().parent / "static" / "index.html"
+#: API Gateway refuses payloads above 10 MB.
+MAX_PAYLOAD = 10 * 1024 * 1024
+
+
+class _Unauthorized(Exception):
+    pass
+
+
+@dataclass
+class LambdaContext:
+    """The Lambda context a function reads: its name, id and the time it has left."""
+
+    function_name: str
+    timeout: float
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 512
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout - (time.monotonic() - self.started)) * 1000))
+
+
+def load_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], Any]:
+    """Import ``<CodeUri>/<module>.py`` under a name of its own, as Lambda loads a handler."""
+    module_file, _, attribute = spec.handler.rpartition(".")
+    module_name = f"vegart_local_{spec.name}"
+    module: ModuleType | None = sys.modules.get(module_name)
+    if module is None:
+        loader = importlib.util.spec_from_file_location(
+            module_name, spec.code_dir / f"{module_file}.py"
+        )
+        if loader is None or loader.loader is None:
+            raise ImportError(f"cannot load {spec.handler} from {spec.code_dir}")
+        module = importlib.util.module_from_spec(loader)
+        sys.modules[module_name] = module
+        loader.loader.exec_module(module)
+    return getattr(module, attribute)
+
+
+class TokenBucket:
+    """A usage plan's throttle for one key: ``rate`` per second, up to ``burst`` at once."""
+
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate, self.burst, self._clock = rate, max(1, burst), clock
+        self.tokens = float(self.burst)
+        self.updated = clock()
+        self.lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self.lock:
+            now = self._clock()
+            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return True
+            return False
+
+
+class UsagePlans:
+    """API keys and usage plans, as moto's API Gateway holds them (made by vegart-admin)."""
+
+    def __init__(
+        self, apigateway: Any, api_id: str, stage: str, refresh_seconds: float = 2.0
+    ) -> None:
+        self.apigateway, self.api_id, self.stage = apigateway, api_id, stage
+        self.refresh_seconds = refresh_seconds
+        self._buckets: dict[str, TokenBucket] = {}
+        self._limits: dict[str, tuple[float, tuple[float, int] | None]] = {}
+        self._lock = threading.Lock()
+
+    def limits(self, usage_key: str) -> tuple[float, int] | None:
+        """``(rate, burst)`` of the enabled API key with this value in a plan of the stage."""
+        cached = self._limits.get(usage_key)
+        if cached and time.monotonic() - cached[0] < self.refresh_seconds:
+            return cached[1]
+        found = None
+        keys = self.apigateway.get_api_keys(includeValues=True, limit=500)["items"]
+        for key in keys:
+            if key.get("value") != usage_key or not key.get("enabled", True):
+                continue
+            for plan in self.apigateway.get_usage_plans(keyId=key["id"])["items"]:
+                stages = {(s["apiId"], s.get("stage")) for s in plan.get("apiStages", [])}
+                if (self.api_id, self.stage) in stages:
+                    throttle = plan.get("throttle", {})
+                    found = (
+                        float(throttle.get("rateLimit", 10_000)),
+                        int(throttle.get("burstLimit", 5_000)),
+                    )
+        self._limits[usage_key] = (time.monotonic(), found)
+        return found
+
+    def admit(self, usage_key: str) -> bool | None:
+        """``None``: no such key in a plan; otherwise whether its bucket had a token."""
+        limits = self.limits(usage_key)
+        if limits is None:
+            return None
+        with self._lock:
+            bucket = self._buckets.get(usage_key)
+            if bucket is None or (bucket.rate, bucket.burst) != limits:
+                bucket = self._buckets[usage_key] = TokenBucket(*limits)
+        return bucket.take()
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class LocalApi:
+    """The REST API of the template, answering plain HTTP requests."""
+
+    def __init__(
+        self,
+        model: ApiModel,
+        *,
+        api_id: str,
+        usage_plans: UsagePlans | None,
+        demo_key: str = "",
+        integration_timeout: float = INTEGRATION_TIMEOUT_SECONDS,
+    ) -> None:
+        self.model, self.api_id, self.usage_plans = model, api_id, usage_plans
+        self.demo_key = demo_key
+        self.integration_timeout = integration_timeout
+        self.handlers = {name: load_handler(spec) for name, spec in model.functions.items()}
+        self._auth_cache: dict[tuple[str, str], tuple[float, Any]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="lambda")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- the request path --------------------------------------------------------------------
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Answer:
+        url = urlsplit(target)
+        path = url.path
+        if method == "GET" and path in ("/", "/index.html"):
+            return self._demo_page()
+        route = self.model.route(method, path)
+        if route is None:
+            return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", headers)
+        authorizer_context: dict[str, Any] | None = None
+        if route.authorizer:
+            outcome = self._authorize(route, method, path, headers)
+            if isinstance(outcome, Answer):
+                return outcome
+            authorizer_context = outcome
+        if route.api_key_required:
+            refused = self._check_api_key(authorizer_context, headers)
+            if refused is not None:
+                return refused
+        event = proxy_event(
+            method=method,
+            path=path,
+            resource=route.path,
+            headers=headers,
+            body=body or None,
+            binary=self._is_binary(headers.get("content-type", "")),
+            query=parse_qs(url.query, keep_blank_values=True),
+            authorizer=authorizer_context,
+            api_id=self.api_id,
+            stage=self.model.stage,
+        )
+        return self._integrate(route, event, headers)
+
+    def _authorize(
+        self, route: Route, method: str, path: str, headers: dict[str, str]
+    ) -> Answer | dict[str, Any]:
+        authorizer = self.model.authorizers[route.authorizer or ""]
+        identity = tuple(headers.get(name.lower(), "") for name in authorizer.identity_headers)
+        if not all(value.strip() for value in identity):
+            return self.gateway_response("UNAUTHORIZED", headers)
+        cache_key = (route.authorizer or "", "\0".join(identity))
+        cached = self._auth_cache.get(cache_key)
+        if cached and time.monotonic() - cached[0] < authorizer.ttl_seconds:
+            policy = cached[1]
+        else:
+            event = authorizer_event(
+                method=method,
+                path=path,
+                headers=headers,
+                api_id=self.api_id,
+                stage=self.model.stage,
+            )
+            spec = self.model.functions[authorizer.function]
+            try:
+                policy = self.handlers[authorizer.function](
+                    event, LambdaContext(spec.name, spec.timeout)
+                )
+            except Exception as exc:
+                name = "UNAUTHORIZED" if str(exc) == "Unauthorized" else "AUTHORIZER_FAILURE"
+                if name == "AUTHORIZER_FAILURE":
+                    log.warning("authorizer failed: %r", exc)
+                return self.gateway_response(name, headers)
+            if authorizer.ttl_seconds > 0:
+                self._auth_cache[cache_key] = (time.monotonic(), policy)
+        arn = method_arn(self.api_id, self.model.stage, method, path)
+        if not _allows(policy, arn):
+            return self.gateway_response("ACCESS_DENIED", headers)
+        context = dict(policy.get("context") or {})
+        context["principalId"] = policy.get("principalId", "")
+        context["usageIdentifierKey"] = policy.get("usageIdentifierKey", "")
+        return context
+
+    def _check_api_key(
+        self, context: dict[str, Any] | None, headers: dict[str, str]
+    ) -> Answer | None:
+        if self.usage_plans is None:
+            return None
+        if self.model.api_key_source == "AUTHORIZER":
+            usage_key = (context or {}).get("usageIdentifierKey", "")
+        else:
+            usage_key = headers.get("x-api-key", "")
+        admitted = self.usage_plans.admit(usage_key) if usage_key else None
+        if admitted is None:
+            return self.gateway_response("INVALID_API_KEY", headers)
+        return None if admitted else self.gateway_response("THROTTLED", headers)
+
+    def _integrate(self, route: Route, event: dict[str, Any], headers: dict[str, str]) -> Answer:
+        spec = self.model.functions[route.function]
+        context = LambdaContext(spec.name, spec.timeout)
+        future = self._pool.submit(self.handlers[route.function], event, context)
+        try:
+            result = future.result(timeout=min(self.integration_timeout, spec.timeout))
+        except FutureTimeout:
+            return self.gateway_response("INTEGRATION_TIMEOUT", headers)
+        except Exception:
+            log.exception("function %s failed", spec.name)
+            return self.gateway_response("INTEGRATION_FAILURE", headers)
+        return self._proxy_answer(result, headers)
+
+    def _proxy_answer(self, result: dict[str, Any], headers: dict[str, str]) -> Answer:
+        merged: dict[str, list[str]] = {}
+        for name, value in (result.get("headers") or {}).items():
+            merged[name] = [str(value)]
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            merged[name] = [str(value) for value in values]
+        body = result.get("body") or ""
+        if result.get("isBase64Encoded") and self._accepts_binary(headers.get("accept", "")):
+            payload = base64.b64decode(body)
+        else:
+            payload = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        pairs = [(name, value) for name, values in merged.items() for value in values]
+        return Answer(int(result.get("statusCode", 200)), pairs, payload)
+
+    # -- API Gateway's own answers --------------------------------------------------------
+
+    def gateway_response(self, name: str, headers: dict[str, str]) -> Answer:
+        """A gateway response as the template defines it (DEFAULT_4XX/5XX when it has none)."""
+        fallback = (
+            "DEFAULT_5XX" if name.startswith(("INTEGRATION", "AUTHORIZER")) else "DEFAULT_4XX"
+        )
+        spec = self.model.responses.get(name) or self.model.responses[fallback]
+        pairs = [("Content-Type", "application/json")]
+        for header, source in spec.headers.items():
+            if source.startswith("'") and source.endswith("'"):
+                pairs.append((header, source[1:-1]))
+            elif source.startswith("method.request.header."):
+                value = headers.get(source.removeprefix("method.request.header.").lower())
+                if value:
+                    pairs.append((header, value))
+        pairs.append(("x-amzn-ErrorType", name))
+        return Answer(spec.status, pairs, spec.body.encode("utf-8"))
+
+    def _demo_page(self) -> Answer:
+        page = DEMO_PAGE.read_text(encoding="utf-8").replace(
+            "{{DEMO_KEY}}", html.escape(self.demo_key, quote=True)
+        )
+        return Answer(
+            200,
+            [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")],
+            page.encode("utf-8"),
+        )
+
+    def _is_binary(self, content_type: str) -> bool:
+        media = content_type.split(";", maxsplit=1)[0].strip().lower() or "application/json"
+        return any(fnmatch.fnmatch(media, pattern) for pattern in self.model.binary_media_types)
+
+    def _accepts_binary(self, accept: str) -> bool:
+        """API Gateway looks at the first type of ``Accept`` only."""
+        first = accept.split(",", maxsplit=1)[0].split(";", maxsplit=1)[0].strip().lower()
+        if "*/*" in self.model.binary_media_types:
+            return True
+        return bool(first) and any(
+            fnmatch.fnmatch(first, pattern) or fnmatch.fnmatch(pattern, first)
+            for pattern in self.model.binary_media_types
+        )
+
+
+def _allows(policy: dict[str, Any], arn: str) -> bool:
+    """IAM's rule for an authorizer policy: an explicit Deny wins, else an Allow is needed."""
+    allowed = False
+    for statement in policy.get("policyDocument", {}).get("Statement", []):
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        if not any(fnmatch.fnmatchcase(arn, pattern) for pattern in resources):
+            continue
+        if statement.get("Effect") == "Deny":
+            return False
+        allowed = allowed or statement.get("Effect") == "Allow"
+    return allowed
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def version_string(self) -> str:
+        return "vegart-local"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD:
+            self.close_connection = True
+            answer = self.server.api.gateway_response("REQUEST_TOO_LARGE", {})
+        else:
+            body = self.rfile.read(length) if length else b""
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            answer = self.server.api.handle(self.command, self.path, headers, body)
+        self.send_response(answer.status)
+        for name, value in answer.headers:
+            if name.lower() not in ("content-length", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(answer.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], api: LocalApi) -> None:
+        self.api = api
+        super().__init__(address, _Handler)
+
+
+def serve(api: LocalApi, host: str = "127.0.0.1", port: int = 3000) -> _Server:
+    """Start answering on ``host:port`` in a background thread; the server (``.shutdown()``)."""
+    server = _Server((host, port), api)
+    threading.Thread(target=server.serve_forever, name="local-api", daemon=True).start()
+    return server
+
+
+__all__ = ["Answer", "LocalApi", "TokenBucket", "UsagePlans", "serve"]

@@ -1,0 +1,260 @@
+"""The whole gateway on one machine: moto, the mock Segmind, the template's resources, the API.
+
+:class:`LocalStack` is what ``make run`` starts (through ``python -m local_stack``) and what
+the end-to-end tests start: the same object, so the tests exercise the newcomer's path.
+
+- AWS is moto's server; the functions reach it through ``AWS_ENDPOINT_URL``, with no change
+  to their code. The bucket, the keys table and the secret are made from ``template.yaml``
+  (:mod:`local_stack.resources`), the REST API's stage and default usage plan in moto's API
+  Gateway, and a CloudFormation stack ``vegart-local`` whose outputs name them all, so that
+  ``vegart-admin --stack vegart-local --endpoint-url <aws>`` works as against a deployment.
+- The backend is the mock Segmind with a realistic render delay, unless ``VEGART_BACKEND`` is
+  ``segmind`` and ``SEGMIND_API_KEY`` is set: then the real Segmind, with that key.
+- The demo key is made by ``vegart-admin``'s own ``create_key``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sys
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from mock_server import MockSegmind
+
+from .api_model import load
+from .demo import DEMO_KEY, DEMO_LABEL
+from .gateway import LocalApi, UsagePlans, serve
+from .resources import Deployment, create_resources
+
+STACK_NAME = "vegart-local"
+#: Fixed ports by default, so that ``events/local-env.json`` (sam local) can name them.
+LOCAL_AWS_PORT = 4566
+LOCAL_MOCK_PORT = 4010
+DEMO_CREDITS = 1000
+#: Segmind's hosted model takes about this long; the demo should feel the same.
+REALISTIC_RENDER_MS = 1700
+LOCAL_RESOURCES = Deployment(
+    bucket="vegart-local-render-cache",
+    secret_id="vegart/local/segmind-api-key",  # noqa: S106 - a name, not a secret
+    keys_table="vegart-local-keys",
+)
+_AWS_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+}
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    host: str = "127.0.0.1"
+    port: int = 3000
+    aws_port: int = 0
+    mock_port: int = 0
+    render_delay_ms: int = REALISTIC_RENDER_MS
+    api_key: str = DEMO_KEY
+    backend: str = "mock"  # or "segmind"
+    segmind_api_key: str = ""
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> StackOptions:
+        """The options ``make run`` documents: VEGART_PORT, VEGART_API_KEY, VEGART_BACKEND..."""
+        env = dict(os.environ if env is None else env)
+        real = env.get("VEGART_BACKEND", "").lower() == "segmind" and env.get("SEGMIND_API_KEY")
+        options: dict[str, Any] = {
+            "port": int(env.get("VEGART_PORT", cls.port)),
+            "aws_port": int(env.get("VEGART_AWS_PORT", LOCAL_AWS_PORT)),
+            "mock_port": int(env.get("VEGART_MOCK_PORT", LOCAL_MOCK_PORT)),
+            "render_delay_ms": int(env.get("VEGART_RENDER_DELAY_MS", REALISTIC_RENDER_MS)),
+            "api_key": env.get("VEGART_API_KEY") or DEMO_KEY,
+            "backend": "segmind" if real else "mock",
+            "segmind_api_key": env.get("SEGMIND_API_KEY", "") if real else "",
+        }
+        options.update(overrides)
+        return cls(**options)
+
+
+class LocalStack:
+    """Start with :meth:`start` (or ``with``); everything stops with :meth:`stop`."""
+
+    def __init__(self, options: StackOptions | None = None, **overrides: Any) -> None:
+        self.options = options or StackOptions(**overrides)
+        self.mock: MockSegmind | None = None
+        self._moto: Any = None
+        self._server: Any = None
+        self._api: LocalApi | None = None
+        self._saved_env: dict[str, str | None] = {}
+        self.aws_url = ""
+        self.api_id = ""
+
+    # -- where things are ----------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def render_url(self) -> str:
+        return f"{self.url}/v1/segmind-vega-rt-v1"
+
+    @property
+    def api_key(self) -> str:
+        return self.options.api_key
+
+    def describe(self) -> dict[str, Any]:
+        """Everything a client or a test needs, as one JSON-able mapping."""
+        return {
+            "url": self.url,
+            "render_url": self.render_url,
+            "base_url": f"{self.url}/v1",
+            "api_key": self.api_key,
+            "aws_url": self.aws_url,
+            "stack": STACK_NAME,
+            "mock_url": self.mock.url if self.mock else None,
+            "backend": self.options.backend,
+        }
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        from moto.server import ThreadedMotoServer  # noqa: PLC0415 - a dev dependency
+
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.aws_port)
+        # moto announces itself on stdout, which belongs to the caller (the --json line).
+        with contextlib.redirect_stdout(sys.stderr):
+            self._moto.start()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        host, port = self._moto.get_host_and_port()
+        self.aws_url = f"http://{host}:{port}"
+        self._set_env({**_AWS_ENV, "AWS_ENDPOINT_URL": self.aws_url})
+        if self.options.backend == "mock":
+            self.mock = MockSegmind(
+                port=self.options.mock_port, latency_ms=self.options.render_delay_ms
+            ).start()
+            segmind_url, segmind_key = self.mock.base_url, self.mock.api_key
+        else:
+            segmind_url, segmind_key = "https://api.segmind.com/v1", self.options.segmind_api_key
+        create_resources(LOCAL_RESOURCES, segmind_key=segmind_key, endpoint_url=self.aws_url)
+        local_names = {
+            "CacheBucket": LOCAL_RESOURCES.bucket,
+            "KeysTable": LOCAL_RESOURCES.keys_table,
+            "SegmindApiKeySecret": LOCAL_RESOURCES.secret_id,
+        }
+        model = load(local_names, {"SegmindBaseUrl": segmind_url})
+        self.api_id, plan_id = self._create_api(model.stage, model.parameters)
+        self._create_outputs_stack(model.stage, plan_id)
+        environment: dict[str, str] = {}
+        for function in model.functions.values():
+            environment = {**function.environment, **environment}
+        self._set_env(environment)
+        self._create_demo_key()
+        self._api = LocalApi(
+            model,
+            api_id=self.api_id,
+            usage_plans=UsagePlans(self._client("apigateway"), self.api_id, model.stage),
+            demo_key=self.api_key,
+        )
+        self._server = serve(self._api, self.options.host, self.options.port)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+        if self.mock is not None:
+            self.mock.stop()
+            self.mock = None
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        self._restore_env()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- set-up ----------------------------------------------------------------------------
+
+    def _client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.aws_url, region_name="us-east-1")
+
+    def _create_api(self, stage: str, parameters: dict[str, str]) -> tuple[str, str]:
+        """The REST API's stage and default usage plan, where vegart-admin manages keys."""
+        apigateway = self._client("apigateway")
+        api_id = apigateway.create_rest_api(name=f"{STACK_NAME}-api")["id"]
+        root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+        apigateway.put_method(
+            restApiId=api_id, resourceId=root, httpMethod="ANY", authorizationType="NONE"
+        )
+        apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="ANY", type="MOCK")
+        apigateway.create_deployment(restApiId=api_id, stageName=stage)
+        plan = apigateway.create_usage_plan(
+            name=f"{STACK_NAME}-default",
+            apiStages=[{"apiId": api_id, "stage": stage}],
+            throttle={
+                "rateLimit": float(parameters["ThrottleRateLimit"]),
+                "burstLimit": int(parameters["ThrottleBurstLimit"]),
+            },
+        )
+        return api_id, plan["id"]
+
+    def _create_outputs_stack(self, stage: str, plan_id: str) -> None:
+        """A stack whose outputs name the local resources, for ``vegart-admin --stack``."""
+        outputs = {
+            "KeysTableName": LOCAL_RESOURCES.keys_table,
+            "ApiId": self.api_id,
+            "StageName": stage,
+            "DefaultUsagePlanId": plan_id,
+            "CacheBucketName": LOCAL_RESOURCES.bucket,
+        }
+        body = {
+            "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+            "Outputs": {name: {"Value": value} for name, value in outputs.items()},
+        }
+        with warnings.catch_warnings():  # moto only stores the placeholder, as intended
+            warnings.simplefilter("ignore", UserWarning)
+            self._client("cloudformation").create_stack(
+                StackName=STACK_NAME, TemplateBody=json.dumps(body)
+            )
+
+    def _create_demo_key(self) -> None:
+        from vegart_admin.operations import create_key  # noqa: PLC0415 - the operator's code
+        from vegart_admin.targets import resolve_targets  # noqa: PLC0415
+
+        targets = resolve_targets(stack=STACK_NAME, endpoint_url=self.aws_url)
+        create_key(targets, label=DEMO_LABEL, credits=DEMO_CREDITS, plain_key=self.api_key)
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    def _restore_env(self) -> None:
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()

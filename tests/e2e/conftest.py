@@ -1,0 +1,97 @@
+"""The local stack, started as ``make run`` starts it: ``python -m local_stack``, its own process.
+
+One stack serves the session (starting one costs seconds); the mock behind it is reset before
+each test. Render delay 0, so that a miss costs what the gateway costs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mock_server import MockAdmin
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 60
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    url: str
+    render_url: str
+    base_url: str
+    api_key: str
+    aws_url: str
+    stack: str
+    mock: MockAdmin
+
+
+def start_stack(*arguments: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """``python -m local_stack --json`` on free ports; its first stdout line describes it."""
+    free_ports = {"VEGART_PORT": "0", "VEGART_AWS_PORT": "0", "VEGART_MOCK_PORT": "0"}
+    environment = {**os.environ, **free_ports, **(env or {})}
+    for name in list(environment):  # the tests' own deployment must not leak into it
+        if name in ("CACHE_BUCKET", "KEYS_TABLE", "SEGMIND_SECRET_ID", "SEGMIND_BASE_URL"):
+            environment.pop(name)
+    return subprocess.Popen(
+        [sys.executable, "-m", "local_stack", "--json", "--render-delay-ms", "0", *arguments],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def read_description(process: subprocess.Popen[str]) -> dict[str, str]:
+    """The stack's first stdout line; then its output is drained, so its logs never block it."""
+    assert process.stdout is not None and process.stderr is not None
+    line = process.stdout.readline()
+    if not line:
+        _, errors = process.communicate(timeout=10)
+        pytest.fail(f"the local stack did not start:\n{errors[-4000:]}")
+    for stream in (process.stdout, process.stderr):
+        threading.Thread(target=stream.read, daemon=True).start()
+    return json.loads(line)
+
+
+def stop_stack(process: subprocess.Popen[str]) -> int:
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[RunningStack]:
+    process = start_stack()
+    try:
+        info = read_description(process)
+        yield RunningStack(
+            url=info["url"],
+            render_url=info["render_url"],
+            base_url=info["base_url"],
+            api_key=info["api_key"],
+            aws_url=info["aws_url"],
+            stack=info["stack"],
+            mock=MockAdmin(info["mock_url"]),
+        )
+    finally:
+        stop_stack(process)
+
+
+@pytest.fixture
+def stack(local_stack: RunningStack) -> RunningStack:
+    local_stack.mock.reset()
+    return local_stack
