@@ -6,10 +6,16 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: venv test lint format run mock bench clean
 
-$(STAMP): pyproject.toml layers/shared/requirements.txt
+$(STAMP): pyproject.toml layers/shared/requirements.txt sagemaker/requirements-test.txt \
+		sagemaker/requirements-toolkit.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r sagemaker/requirements-test.txt
+	# The Hugging Face inference toolkit, apart and without its audio dependencies, for
+	# tests/sagemaker/test_toolkit.py (the hooks inside the real handler).
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
+		--target $(VENV)/hf-toolkit -r sagemaker/requirements-toolkit.txt
 	@touch $(STAMP)
 
 venv: $(STAMP)

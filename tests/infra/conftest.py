@@ -138,3 +138,26 @@ def resolve_conditions(
         return node
 
     return resolve(copy.deepcopy(translated))
+
+
+def as_deployed(
+    translated: dict[str, Any], template: dict[str, Any], parameters: dict[str, Any]
+) -> dict[str, Any]:
+    """What CloudFormation makes for these parameter values: conditions decided, and the
+    resources and outputs whose ``Condition`` is false left out.
+
+    Parameters not given take their template default.
+    """
+    values = {
+        name: str(parameter.get("Default", ""))
+        for name, parameter in template.get("Parameters", {}).items()
+    }
+    values.update({name: str(value) for name, value in parameters.items()})
+    resolved = resolve_conditions(translated, template, values)
+    for section in ("Resources", "Outputs"):
+        resolved[section] = {
+            name: item
+            for name, item in resolved.get(section, {}).items()
+            if "Condition" not in item or evaluate_condition(template, item["Condition"], values)
+        }
+    return resolved

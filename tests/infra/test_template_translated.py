@@ -16,6 +16,7 @@ import pytest
 
 from .conftest import (
     DEPLOYING_PATH,
+    as_deployed,
     evaluate_condition,
     only_resource,
     resolve_conditions,
@@ -59,6 +60,9 @@ EXPECTED_ENVIRONMENT = {
     "VEGART_BACKEND": {"Ref": "Backend"},
     "SEGMIND_BASE_URL": {"Ref": "SegmindBaseUrl"},
     "SEGMIND_SECRET_ID": {"Ref": "SegmindApiKeySecret"},
+    "SAGEMAKER_ENDPOINT_NAME": {
+        "Fn::If": ["UseSageMaker", {"Fn::GetAtt": ["RenderEndpoint", "EndpointName"]}, ""]
+    },
     "CACHE_BUCKET": {"Ref": "CacheBucket"},
     "KEYS_TABLE": {"Ref": "KeysTable"},
     "REQUEST_DEADLINE_SECONDS": {"Ref": "RequestDeadlineSeconds"},
@@ -87,12 +91,21 @@ EXPECTED_PARAMETERS = {
     "RequestDeadlineSeconds": 25,
     "StageName": "prod",
     "EnableTracing": "false",
+    "SageMakerModelDataUrl": "",
+    "SageMakerImageUri": (
+        "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference:"
+        "2.6.0-transformers4.49.0-gpu-py312-cu124-ubuntu22.04"
+    ),
+    "SageMakerInstanceType": "ml.g5.xlarge",
+    "SageMakerInstanceCount": 1,
 }
 API_GATEWAY_INTEGRATION_TIMEOUT = 29
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 AUTHORIZER = "KeyAuthorizer"
 KEYS_TABLE_ARN = {"Fn::GetAtt": ["KeysTable", "Arn"]}
 ROLES = {"RenderFunctionRole", "AuthorizerFunctionRole"}
+#: Only with Backend=sagemaker (tests/infra/test_template_sagemaker.py).
+SAGEMAKER_ROLE = "RenderModelRole"
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -165,7 +178,8 @@ def grant(action: str, resource: Any) -> tuple[str, str]:
 
 
 def tracing_off(translated: dict[str, Any], sam_template: dict[str, Any]) -> dict[str, Any]:
-    return resolve_conditions(translated, sam_template, {**EXPECTED_PARAMETERS})
+    """The default stack (Backend=segmind, no tracing) as CloudFormation makes it."""
+    return as_deployed(translated, sam_template, {**EXPECTED_PARAMETERS})
 
 
 # -- gateway responses -------------------------------------------------------------------------
@@ -570,8 +584,13 @@ def test_no_managed_policies(translated: dict[str, Any]) -> None:
     assert not resources_of_type(translated, "AWS::IAM::ManagedPolicy")
 
 
-def test_the_functions_have_the_only_roles(translated: dict[str, Any]) -> None:
-    assert set(resources_of_type(translated, "AWS::IAM::Role")) == ROLES
+def test_the_functions_have_the_only_roles(
+    sam_template: dict[str, Any], translated: dict[str, Any]
+) -> None:
+    # The SageMaker model's role is in the template but made only with Backend=sagemaker.
+    assert set(resources_of_type(translated, "AWS::IAM::Role")) == ROLES | {SAGEMAKER_ROLE}
+    assert translated["Resources"][SAGEMAKER_ROLE]["Condition"] == "UseSageMaker"
+    assert set(resources_of_type(tracing_off(translated, sam_template), "AWS::IAM::Role")) == ROLES
     assert not resources_of_type(translated, "AWS::IAM::Policy")
 
 
@@ -596,7 +615,7 @@ def test_tracing_adds_only_the_xray_wildcard(
     sam_template: dict[str, Any], translated: dict[str, Any]
 ) -> None:
     parameters = {**EXPECTED_PARAMETERS, "EnableTracing": "true"}
-    resolved = resolve_conditions(translated, sam_template, parameters)
+    resolved = as_deployed(translated, sam_template, parameters)
     wildcards = [
         (name, s) for name, s in allow_statements(resolved) if "*" in as_list(s["Resource"])
     ]
@@ -663,8 +682,12 @@ def test_cache_bucket_listing_for_honest_misses(translated: dict[str, Any]) -> N
     assert statement["Resource"] == {"Fn::GetAtt": ["CacheBucket", "Arn"]}
 
 
-def test_secret_read_on_the_segmind_key_only(translated: dict[str, Any]) -> None:
-    statement = statement_for(translated, "secretsmanager:GetSecretValue")
+def test_secret_read_on_the_segmind_key_only(
+    sam_template: dict[str, Any], translated: dict[str, Any]
+) -> None:
+    # Granted only with Backend=segmind (the default), so looked for in the resolved stack.
+    resolved = tracing_off(translated, sam_template)
+    statement = statement_for(resolved, "secretsmanager:GetSecretValue")
     assert as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
     assert statement["Resource"] == {"Ref": "SegmindApiKeySecret"}
 
@@ -791,7 +814,7 @@ def test_parameters_and_defaults(sam_template: dict[str, Any]) -> None:
     for name, default in EXPECTED_PARAMETERS.items():
         assert parameters[name]["Default"] == default, name
         assert parameters[name].get("Description"), name
-    assert parameters["Backend"]["AllowedValues"] == ["segmind"]
+    assert parameters["Backend"]["AllowedValues"] == ["segmind", "sagemaker"]
 
 
 def test_every_parameter_is_in_one_console_group(sam_template: dict[str, Any]) -> None:

@@ -18,24 +18,32 @@ _CONFIG = Config(
     read_timeout=3,
     retries={"mode": "standard", "max_attempts": 2},
 )
-_clients: dict[str, Any] = {}
+_clients: dict[tuple[str, float | None], Any] = {}
 _lock = threading.Lock()
 
 
-def client(service: str) -> Any:
-    """The process's one client for ``service``."""
-    existing = _clients.get(service)
+def client(service: str, read_timeout: float | None = None) -> Any:
+    """The process's one client for ``service`` (and ``read_timeout``, when a call needs a
+    longer one than the default: a render waits on its backend for seconds, a cache read not)."""
+    key = (service, read_timeout)
+    existing = _clients.get(key)
     if existing is not None:
         return existing
     with _lock:
-        if service not in _clients:
-            _clients[service] = boto3.session.Session().client(service, config=_CONFIG)
-        return _clients[service]
+        if key not in _clients:
+            config = _CONFIG
+            if read_timeout is not None:
+                # One attempt per call: the render's own loop retries within its deadline.
+                config = _CONFIG.merge(
+                    Config(read_timeout=read_timeout, retries={"max_attempts": 1})
+                )
+            _clients[key] = boto3.session.Session().client(service, config=config)
+        return _clients[key]
 
 
 def created_clients() -> tuple[str, ...]:
     """The services a client was made for so far, for the cold-start benchmark."""
-    return tuple(_clients)
+    return tuple(dict.fromkeys(service for service, _ in _clients))
 
 
 def reset_clients() -> None:

@@ -28,6 +28,7 @@ class Settings:
     segmind_secret_id: str = ""
     cache_bucket: str = ""
     keys_table: str = ""
+    sagemaker_endpoint: str = ""
     request_deadline_seconds: float = 25.0
     allowed_origins: tuple[str, ...] = ("*",)
     secret_cache_seconds: int = 300
@@ -50,6 +51,7 @@ class Settings:
             segmind_secret_id=env.get("SEGMIND_SECRET_ID", default.segmind_secret_id),
             cache_bucket=env.get("CACHE_BUCKET", default.cache_bucket),
             keys_table=env.get("KEYS_TABLE", default.keys_table),
+            sagemaker_endpoint=env.get("SAGEMAKER_ENDPOINT_NAME", default.sagemaker_endpoint),
             request_deadline_seconds=deadline,
             allowed_origins=origins or ("*",),
             secret_cache_seconds=int(

@@ -8,13 +8,18 @@ here sleeps past the request's deadline; the caller checks that with :meth:`Retr
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TypeVar
 
 from .deadline import Deadline
+from .errors import GatewayError, RateLimited
+from .observability import logger, metrics
 
 
 @dataclass(frozen=True)
@@ -71,3 +76,54 @@ def server_wait(headers: Mapping[str, str], now: datetime | None = None) -> floa
         if moment is not None:
             return max(0.0, (moment - now).total_seconds())
     return None
+
+
+_T = TypeVar("_T")
+
+
+class Transient(Exception):
+    """A failure worth another attempt; ``error`` is what the client gets if none is left.
+
+    ``wait`` is how long the backend asked us to wait, if it said (else back-off decides).
+    """
+
+    def __init__(self, error: GatewayError, wait: float | None = None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.wait = wait
+
+
+def with_retries(
+    attempt: Callable[[], _T],
+    deadline: Deadline,
+    *,
+    policy: RetryPolicy,
+    rng: random.Random,
+    sleep: Callable[[float], None] = time.sleep,
+) -> _T:
+    """Run ``attempt`` until it returns, raises a final error, or retrying no longer fits.
+
+    A backend's attempt raises :class:`Transient` for what is worth retrying and any other
+    :class:`GatewayError` for what is final. A rate limit that outlasts the deadline becomes a
+    429 whose ``Retry-After`` is the wait we would have needed.
+    """
+    for number in range(policy.max_attempts):
+        try:
+            return attempt()
+        except Transient as transient:
+            wait = transient.wait if transient.wait is not None else policy.backoff(number, rng)
+            if number + 1 >= policy.max_attempts or not policy.fits(wait, deadline):
+                if isinstance(transient.error, RateLimited):
+                    raise RateLimited(retry_after=math.ceil(wait)) from None
+                raise transient.error from None
+            metrics.add_metric(name="BackendRetries", unit="Count", value=1)
+            logger.info(
+                "Retrying the render backend",
+                extra={
+                    "attempt": number + 1,
+                    "wait_seconds": round(wait, 3),
+                    "status": transient.error.status,
+                },
+            )
+            sleep(wait)
+    raise AssertionError("unreachable: the last attempt returns or raises")

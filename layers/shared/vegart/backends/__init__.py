@@ -14,6 +14,16 @@ def make_backend(settings: Settings) -> Backend:
 
         key = SecretKey(settings.segmind_secret_id, settings.secret_cache_seconds)
         return SegmindBackend(settings.segmind_base_url, key)
+    if settings.backend == "sagemaker":
+        from .. import aws  # noqa: PLC0415
+        from .sagemaker import SageMakerBackend  # noqa: PLC0415
+
+        if not settings.sagemaker_endpoint:
+            raise ConfigurationError("VEGART_BACKEND sagemaker needs SAGEMAKER_ENDPOINT_NAME")
+        return SageMakerBackend(
+            settings.sagemaker_endpoint,
+            lambda seconds: aws.client("sagemaker-runtime", read_timeout=seconds),
+        )
     raise ConfigurationError(f"VEGART_BACKEND {settings.backend!r} is not a known backend")
 
 

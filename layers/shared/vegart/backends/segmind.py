@@ -7,7 +7,6 @@ worth another attempt if the deadline allows one.
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from collections.abc import Callable
@@ -18,24 +17,15 @@ from requests.adapters import HTTPAdapter
 from ..cache_key import RenderSpec
 from ..contract import MODEL_SLUG
 from ..deadline import Deadline
-from ..errors import BadGateway, BadRequest, GatewayError, GatewayTimeout, RateLimited
+from ..errors import BadGateway, BadRequest, GatewayTimeout, RateLimited
 from ..jpeg import InvalidImage, check_render
 from ..observability import logger, metrics
-from ..retry import RetryPolicy, server_wait
+from ..retry import RetryPolicy, Transient, server_wait, with_retries
 
 #: Larger than any 1024 x 1024 JPEG; a body beyond it is not an image we asked for.
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 _CHUNK = 64 * 1024
 _MESSAGE_LIMIT = 300
-
-
-class _Transient(Exception):
-    """A failure worth retrying; ``error`` is what the client gets if no retry is left."""
-
-    def __init__(self, error: GatewayError, wait: float | None = None) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.wait = wait
 
 
 def new_session(pool_size: int = 4) -> requests.Session:
@@ -94,34 +84,13 @@ class SegmindBackend:
             "base64": False,
         }
         headers = {"x-api-key": self._api_key(), "Accept": "image/jpeg"}
-        policy = self._policy
-        for attempt in range(policy.max_attempts):
-            try:
-                return self._attempt(payload, headers, deadline)
-            except _Transient as transient:
-                wait = transient.wait
-                if wait is None:
-                    wait = policy.backoff(attempt, self._rng)
-                last_attempt = attempt + 1 >= policy.max_attempts
-                if last_attempt or not policy.fits(wait, deadline):
-                    raise self._give_up(transient, wait) from None
-                metrics.add_metric(name="BackendRetries", unit="Count", value=1)
-                logger.info(
-                    "Retrying the render backend",
-                    extra={
-                        "attempt": attempt + 1,
-                        "wait_seconds": round(wait, 3),
-                        "status": transient.error.status,
-                    },
-                )
-                self._sleep(wait)
-        raise BadGateway  # unreachable: the loop returns or raises
-
-    @staticmethod
-    def _give_up(transient: _Transient, wait: float) -> GatewayError:
-        if isinstance(transient.error, RateLimited):
-            return RateLimited(retry_after=math.ceil(wait))
-        return transient.error
+        return with_retries(
+            lambda: self._attempt(payload, headers, deadline),
+            deadline,
+            policy=self._policy,
+            rng=self._rng,
+            sleep=self._sleep,
+        )
 
     def _attempt(
         self, payload: dict[str, object], headers: dict[str, str], deadline: Deadline
@@ -135,11 +104,11 @@ class SegmindBackend:
                 self._url, json=payload, headers=headers, timeout=timeout, stream=True
             )
         except requests.exceptions.ConnectTimeout:
-            raise _Transient(BadGateway()) from None
+            raise Transient(BadGateway()) from None
         except requests.exceptions.ReadTimeout:
             raise GatewayTimeout from None
         except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError):
-            raise _Transient(BadGateway()) from None
+            raise Transient(BadGateway()) from None
         with response:
             return self._classify(response, deadline)
 
@@ -155,9 +124,9 @@ class SegmindBackend:
             metrics.add_metric(name="UpstreamAccountErrors", unit="Count", value=1)
             raise BadGateway
         if status == 429:
-            raise _Transient(RateLimited(), wait=server_wait(response.headers))
+            raise Transient(RateLimited(), wait=server_wait(response.headers))
         if status in (500, 502, 503):
-            raise _Transient(BadGateway(), wait=None)
+            raise Transient(BadGateway(), wait=None)
         if status == 504:
             raise GatewayTimeout
         logger.warning(
@@ -177,9 +146,9 @@ class SegmindBackend:
         except requests.exceptions.ReadTimeout:
             raise GatewayTimeout from None
         except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError):
-            raise _Transient(BadGateway()) from None  # cut off midway: worth another try
+            raise Transient(BadGateway()) from None  # cut off midway: worth another try
         if not body:
-            raise _Transient(BadGateway())
+            raise Transient(BadGateway())
         image = bytes(body)
         try:
             check_render(image)

@@ -1,0 +1,150 @@
+"""A SageMaker real-time endpoint running the diffusers LCM pipeline, as a render backend.
+
+The endpoint runs ``sagemaker/code/inference.py``; this side only calls ``InvokeEndpoint`` and
+sorts what comes back into the contract's backend table (``CONTRACT.md``):
+
+- ``ModelError`` whose message starts with ``bad_request:``: the model refused the input, the
+  client gets 400 with the model's message. The Hugging Face inference toolkit answers *every*
+  exception of a hook as a 400, a CUDA fault included, so the status alone cannot tell; the
+  prefix is what ``sagemaker/code/render_request.py`` puts on its refusals. Any other
+  ``ModelError`` is retried, then 502;
+- ``ModelNotReadyException`` and throttling: retried with back-off, then 429;
+- ``ServiceUnavailable``, ``InternalFailure``, ``InternalDependencyException``, a refused or
+  reset connection: retried, then 502;
+- no answer before the deadline: 504;
+- anything else (``ValidationError``: no such endpoint, a role that may not invoke it) is the
+  deployment's fault: 502, with an alarm-worthy log line and metric.
+
+A body that is not a 1024 x 1024 JPEG is refused by the render service's check (502, nothing
+cached), as for every backend.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from ..cache_key import RenderSpec
+from ..contract import MODEL_SLUG
+from ..deadline import Deadline
+from ..errors import BadGateway, BadRequest, GatewayTimeout, RateLimited
+from ..observability import logger, metrics
+from ..retry import RetryPolicy, Transient, with_retries
+
+_MESSAGE_LIMIT = 300
+#: How the model server marks an input it refuses (sagemaker/code/render_request.py).
+BAD_REQUEST_PREFIX = "bad_request:"
+_RATE_LIMITED = {"ModelNotReadyException", "ThrottlingException", "TooManyRequestsException"}
+_UNAVAILABLE = {"ServiceUnavailable", "InternalFailure", "InternalDependencyException"}
+
+
+def _refusal(error: ClientError) -> str | None:
+    """The model's message if it refused the input (``bad_request: ...``), else ``None``.
+
+    The toolkit wraps a hook's exception as ``{"code": 400, "type": ..., "message": ...}``.
+    """
+    original = error.response.get("OriginalMessage") or ""
+    try:
+        document = json.loads(original)
+    except (TypeError, ValueError):
+        document = {"message": original}
+    message = document.get("message") if isinstance(document, dict) else None
+    if not isinstance(message, str) or not message.startswith(BAD_REQUEST_PREFIX):
+        return None
+    text = message.removeprefix(BAD_REQUEST_PREFIX).strip()
+    return text[:_MESSAGE_LIMIT] or BadRequest.default_message
+
+
+class SageMakerBackend:
+    """Renders through ``InvokeEndpoint`` on the deployment's endpoint."""
+
+    name = "sagemaker"
+    model = MODEL_SLUG
+
+    def __init__(
+        self,
+        endpoint: str,
+        client: Callable[[float], Any],
+        *,
+        policy: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """``client(read_timeout)`` gives a sagemaker-runtime client with that read timeout."""
+        self.endpoint = endpoint
+        self._client = client
+        self._policy = policy or RetryPolicy()
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._sleep = sleep
+
+    def render(self, spec: RenderSpec, deadline: Deadline) -> bytes:
+        body = json.dumps(
+            {
+                "prompt": spec.prompt,
+                "seed": spec.seed,
+                "num_inference_steps": spec.steps,
+                "img_width": spec.width,
+                "img_height": spec.height,
+            }
+        ).encode()
+        return with_retries(
+            lambda: self._attempt(body, deadline),
+            deadline,
+            policy=self._policy,
+            rng=self._rng,
+            sleep=self._sleep,
+        )
+
+    def _attempt(self, body: bytes, deadline: Deadline) -> bytes:
+        remaining = deadline.remaining()
+        if remaining < 1:
+            raise GatewayTimeout
+        # Whole seconds, so that a warm function keeps a handful of clients, not one a call.
+        client = self._client(float(math.floor(remaining)))
+        try:
+            answer = client.invoke_endpoint(
+                EndpointName=self.endpoint,
+                Body=body,
+                ContentType="application/json",
+                Accept="image/jpeg",
+            )
+            return bytes(answer["Body"].read())
+        except ReadTimeoutError:
+            raise GatewayTimeout from None
+        except (ConnectTimeoutError, EndpointConnectionError, ConnectionClosedError):
+            raise Transient(BadGateway()) from None
+        except ClientError as exc:
+            raise self._classify(exc) from None
+        except BotoCoreError as exc:
+            logger.warning("SageMaker call failed", extra={"error": type(exc).__name__})
+            raise Transient(BadGateway()) from None
+
+    def _classify(self, error: ClientError) -> Exception:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        if code == "ModelError":
+            refusal = _refusal(error)
+            if refusal is not None:
+                return BadRequest(refusal)
+            original = error.response.get("OriginalStatusCode")
+            logger.warning("The model failed", extra={"original_status": original})
+            return Transient(BadGateway())
+        if code in _RATE_LIMITED:
+            return Transient(RateLimited())
+        if code in _UNAVAILABLE:
+            return Transient(BadGateway())
+        logger.error("SageMaker refused the gateway's call", extra={"code": code})
+        metrics.add_metric(name="UpstreamAccountErrors", unit="Count", value=1)
+        return BadGateway()

@@ -1,0 +1,163 @@
+"""A tiny Segmind-Vega-shaped model directory, built offline, and the model server's code.
+
+The model server is not part of the gateway's packages: ``sagemaker/code`` goes on sys.path
+the way the SageMaker toolkit puts it there, and the scripts beside it are loaded by path
+(``sagemaker/`` is deliberately not a package, so that it never shadows the SDK).
+
+The session builds the model directory once (a second or two): a random SDXL pipeline of
+Vega's shape from ``sagemaker/random_vega.py``, saved with ``save_pretrained``, with a random
+LoRA made with peft in ``lora/``, and an fp16-safe-style VAE in ``vae_fp16/``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SAGEMAKER = ROOT / "sagemaker"
+CODE = SAGEMAKER / "code"
+if str(CODE) not in sys.path:
+    sys.path.insert(0, str(CODE))
+
+#: Settings for the tiny model: it renders 32 to 128 pixels (the gateway always asks 1024).
+TINY_ENV = {
+    "VEGART_DEVICE": "cpu",
+    "VEGART_MIN_SIZE": "32",
+    "VEGART_MAX_SIZE": "128",
+    "VEGART_DEFAULT_SIZE": "64",
+    "VEGART_MAX_STEPS": "12",
+    "VEGART_COMPILE": "0",
+    "VEGART_FP16_VAE": "0",
+    "VEGART_WARMUP": "1",
+}
+
+
+def load_script(name: str) -> ModuleType:
+    """Import ``sagemaker/<name>.py`` under a name that cannot clash with anything."""
+    module_name = f"vegart_sagemaker_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, SAGEMAKER / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def save_lora(unet_dir: Path, folder: Path, *, zero: bool) -> Path:
+    """A LoRA for the UNet in ``unet_dir``, saved as diffusers saves VegaRT's.
+
+    ``zero`` leaves peft's B matrices at zero: a LoRA that loads and fuses but changes nothing,
+    the control for "the LoRA changes the picture".
+    """
+    import torch
+    from diffusers import StableDiffusionXLPipeline, UNet2DConditionModel
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    torch.manual_seed(1)
+    unet = UNet2DConditionModel.from_pretrained(unet_dir)
+    config = LoraConfig(
+        r=4,
+        lora_alpha=16,
+        target_modules=["to_q", "to_k", "to_v", "to_out.0"],
+        init_lora_weights=zero,  # True is peft's default: B = 0
+    )
+    unet.add_adapter(config)
+    StableDiffusionXLPipeline.save_lora_weights(
+        folder, unet_lora_layers=get_peft_model_state_dict(unet)
+    )
+    return folder / "pytorch_lora_weights.safetensors"
+
+
+@pytest.fixture(scope="session")
+def random_vega() -> ModuleType:
+    return load_script("random_vega")
+
+
+@pytest.fixture(scope="session")
+def base_dir(tmp_path_factory: pytest.TempPathFactory, random_vega: ModuleType) -> Path:
+    """The tiny pipeline alone, as ``snapshot_download`` would leave Segmind-Vega."""
+    folder = tmp_path_factory.mktemp("vega") / "base"
+    random_vega.build_pipeline(tiny=True).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def fp16_vae_dir(tmp_path_factory: pytest.TempPathFactory, random_vega: ModuleType) -> Path:
+    """A second VAE, ``force_upcast`` off as in madebyollin/sdxl-vae-fp16-fix."""
+    import torch
+    from diffusers import AutoencoderKL
+
+    torch.manual_seed(2)
+    folder = tmp_path_factory.mktemp("vae") / "vae_fp16"
+    AutoencoderKL(**{**random_vega.TINY_VAE, "force_upcast": False}).save_pretrained(folder)
+    return folder
+
+
+def _model_dir(base: Path, target: Path, *, zero_lora: bool, vae: Path | None) -> Path:
+    shutil.copytree(base, target)
+    save_lora(base / "unet", target / "lora", zero=zero_lora)
+    if vae is not None:
+        shutil.copytree(vae, target / "vae_fp16")
+    return target
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory, base_dir: Path, fp16_vae_dir: Path) -> Path:
+    """The layout ``inference.py`` serves: the pipeline, ``lora/`` and ``vae_fp16/``."""
+    target = tmp_path_factory.mktemp("model") / "model"
+    return _model_dir(base_dir, target, zero_lora=False, vae=fp16_vae_dir)
+
+
+@pytest.fixture(scope="session")
+def zero_lora_model_dir(tmp_path_factory: pytest.TempPathFactory, base_dir: Path) -> Path:
+    target = tmp_path_factory.mktemp("model") / "zero-lora"
+    return _model_dir(base_dir, target, zero_lora=True, vae=None)
+
+
+@pytest.fixture(scope="session")
+def inference() -> ModuleType:
+    import inference
+
+    return inference
+
+
+@pytest.fixture(scope="session")
+def tiny_settings() -> Any:
+    from render_settings import Settings
+
+    return Settings.from_env(TINY_ENV)
+
+
+@pytest.fixture(scope="session")
+def model(model_dir: Path, inference: ModuleType) -> Any:
+    """Loaded through ``model_fn`` itself, settings and all from the environment."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in TINY_ENV.items():
+            patch.setenv(name, value)
+        return inference.model_fn(str(model_dir))
+
+
+@pytest.fixture(scope="session")
+def zero_lora_model(zero_lora_model_dir: Path, inference: ModuleType, tiny_settings: Any) -> Any:
+    return inference.load_model(zero_lora_model_dir, tiny_settings)
+
+
+@pytest.fixture
+def unet_calls(model: Any) -> Iterator[list[int]]:
+    """Counts the UNet's forward passes while a test runs: one a step at guidance 0."""
+    calls: list[int] = []
+    handle = model.pipe.unet.register_forward_hook(lambda *_: calls.append(1))
+    yield calls
+    handle.remove()

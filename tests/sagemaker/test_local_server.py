@@ -1,0 +1,98 @@
+"""``sagemaker/local_server.py`` answers SageMaker's container contract over real HTTP."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+from PIL import Image
+
+from tests.sagemaker.conftest import load_script
+
+BODY = {"prompt": "a lighthouse", "seed": 5, "num_inference_steps": 2,
+        "img_width": 64, "img_height": 96}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def base_url(inference, model):
+    server = load_script("local_server").make_server(inference, model, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def call(url, body=None, headers=None, method=None):
+    """(status, headers, body) of one request; errors are answers too."""
+    data = body if isinstance(body, bytes | None) else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def test_ping_answers_healthy(base_url):
+    status, headers, body = call(f"{base_url}/ping")
+    assert status == 200
+    assert json.loads(body) == {"status": "Healthy"}
+    assert headers["Content-Type"] == "application/json"
+
+
+def test_invocations_with_accept_jpeg_answer_the_jpeg_bytes(base_url):
+    headers = {"Content-Type": "application/json", "Accept": "image/jpeg"}
+    status, answer_headers, body = call(f"{base_url}/invocations", BODY, headers)
+    assert status == 200
+    assert answer_headers["Content-Type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(body)).size == (64, 96)
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json"])
+def test_invocations_without_accept_jpeg_answer_json(base_url, accept):
+    headers = {"Content-Type": "application/json"} | ({"Accept": accept} if accept else {})
+    status, answer_headers, body = call(f"{base_url}/invocations", BODY, headers)
+    assert status == 200
+    assert answer_headers["Content-Type"] == "application/json"  # as the toolkit does
+    answer = json.loads(body)
+    assert answer["seed"] == 5
+    assert Image.open(io.BytesIO(base64.b64decode(answer["image"]))).format == "JPEG"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{not json", "bad_request: Request body must be valid JSON"),
+        ({**BODY, "prompt": ""}, "bad_request: prompt must not be empty or only white space"),
+        (
+            {**BODY, "img_width": 65},
+            "bad_request: img_width must be a multiple of 8 from 32 to 128",
+        ),
+        (b"\xff\xfe{}", "bad_request: Request body must be valid JSON"),
+    ],
+)
+def test_bad_input_is_a_400_with_the_message(base_url, body, message):
+    headers = {"Content-Type": "application/octet-stream", "Accept": "image/jpeg"}
+    status, answer_headers, answer = call(f"{base_url}/invocations", body, headers)
+    assert status == 400
+    assert answer_headers["Content-Type"] == "application/json"
+    assert json.loads(answer) == {"code": 400, "type": "BadRequest", "message": message}
+
+
+def test_a_body_that_is_not_utf8_json_is_a_400_too(base_url):
+    headers = {"Content-Type": "application/json", "Accept": "image/jpeg"}
+    status, _, answer = call(f"{base_url}/invocations", b"\xff\xfe", headers)
+    assert status == 400
+    assert json.loads(answer)["type"] == "BadRequest"
+
+
+def test_unknown_paths_are_404(base_url):
+    assert call(f"{base_url}/nowhere")[0] == 404
+    assert call(f"{base_url}/ping", b"{}", method="POST")[0] == 404
