@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml layers/shared/requirements.txt sagemaker/requirements-t
 	# tests/sagemaker/test_toolkit.py (the hooks inside the real handler).
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
 		--target $(VENV)/hf-toolkit -r sagemaker/requirements-toolkit.txt
+	# checkov pins its own boto3: it lives in an environment of its own (tests/infra).
+	@test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check checkov==3.3.30
 	@touch $(STAMP)
 
 venv: $(STAMP)

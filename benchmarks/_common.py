@@ -26,6 +26,7 @@ BENCH_ENV = {
     "SEGMIND_SECRET_ID": "vegart/segmind-api-key",
     "CACHE_BUCKET": "vegart-bench-cache",
     "KEYS_TABLE": "vegart-bench-keys",
+    "LEASES_TABLE": "vegart-bench-render-leases",
 }
 
 

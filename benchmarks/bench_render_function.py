@@ -137,7 +137,7 @@ with mock_aws():
     from local_stack.resources import Deployment
     from tests.support.aws import add_key, create_deployment_resources, key_store
     deployment = Deployment(os.environ["CACHE_BUCKET"], os.environ["SEGMIND_SECRET_ID"],
-                            os.environ["KEYS_TABLE"])
+                            os.environ["KEYS_TABLE"], os.environ["LEASES_TABLE"])
     create_deployment_resources(deployment, segmind_key="k")
     add_key(key_store(deployment.keys_table), DEMO_KEY, 10)
     botocore.session.Session.create_client = counting

@@ -387,12 +387,18 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(answer.body)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+    def __getattr__(self, name: str) -> Any:
+        # Every method reaches the API, as at API Gateway (an ANY route takes them all).
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    #: socketserver's default backlog of 5 resets a burst of browsers or load-test clients.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], api: LocalApi) -> None:
         self.api = api

@@ -42,15 +42,19 @@ class Deployment:
     bucket: str
     secret_id: str
     keys_table: str
+    leases_table: str
 
 
 def create_resources(
     deployment: Deployment, *, segmind_key: str, endpoint_url: str | None = None
 ) -> str:
-    """Create the cache bucket, the Segmind secret and the keys table; the secret's ARN."""
+    """Create the cache bucket, the Segmind secret and the tables; the secret's ARN."""
     s3 = boto3.client("s3", endpoint_url=endpoint_url)
     s3.create_bucket(Bucket=deployment.bucket)
     dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url)
     dynamodb.create_table(TableName=deployment.keys_table, **table_definition("KeysTable"))
+    dynamodb.create_table(
+        TableName=deployment.leases_table, **table_definition("RenderLeasesTable")
+    )
     secrets = boto3.client("secretsmanager", endpoint_url=endpoint_url)
     return str(secrets.create_secret(Name=deployment.secret_id, SecretString=segmind_key)["ARN"])

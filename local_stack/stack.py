@@ -31,6 +31,7 @@ from mock_server import MockSegmind
 from .api_model import load
 from .demo import DEMO_KEY, DEMO_LABEL
 from .gateway import LocalApi, UsagePlans, serve
+from .moto_atomicity import make_item_writes_atomic
 from .resources import Deployment, create_resources
 
 STACK_NAME = "vegart-local"
@@ -42,14 +43,15 @@ DEMO_CREDITS = 1000
 REALISTIC_RENDER_MS = 1700
 LOCAL_RESOURCES = Deployment(
     bucket="vegart-local-render-cache",
-    secret_id="vegart/local/segmind-api-key",  # noqa: S106 - a name, not a secret
+    secret_id="vegart/local/segmind-api-key",  # noqa: S106  # nosec B106 # a name, not a secret
     keys_table="vegart-local-keys",
+    leases_table="vegart-local-render-leases",
 )
 _AWS_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",  # nosec B105 # moto's dummy credentials
 }
 
 
@@ -63,6 +65,8 @@ class StackOptions:
     api_key: str = DEMO_KEY
     backend: str = "mock"  # or "segmind"
     segmind_api_key: str = ""
+    #: Where moto and the mock listen: 0.0.0.0 lets `sam local`'s containers reach them.
+    services_host: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> StackOptions:
@@ -77,6 +81,7 @@ class StackOptions:
             "api_key": env.get("VEGART_API_KEY") or DEMO_KEY,
             "backend": "segmind" if real else "mock",
             "segmind_api_key": env.get("SEGMIND_API_KEY", "") if real else "",
+            "services_host": env.get("VEGART_SERVICES_HOST", "127.0.0.1"),
         }
         options.update(overrides)
         return cls(**options)
@@ -136,17 +141,23 @@ class LocalStack:
     def _start(self) -> None:
         from moto.server import ThreadedMotoServer  # noqa: PLC0415 - a dev dependency
 
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.aws_port)
+        make_item_writes_atomic()
+
+        self._moto = ThreadedMotoServer(
+            ip_address=self.options.services_host, port=self.options.aws_port
+        )
         # moto announces itself on stdout, which belongs to the caller (the --json line).
         with contextlib.redirect_stdout(sys.stderr):
             self._moto.start()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        host, port = self._moto.get_host_and_port()
-        self.aws_url = f"http://{host}:{port}"
+        _, port = self._moto.get_host_and_port()
+        self.aws_url = f"http://127.0.0.1:{port}"
         self._set_env({**_AWS_ENV, "AWS_ENDPOINT_URL": self.aws_url})
         if self.options.backend == "mock":
             self.mock = MockSegmind(
-                port=self.options.mock_port, latency_ms=self.options.render_delay_ms
+                host=self.options.services_host,
+                port=self.options.mock_port,
+                latency_ms=self.options.render_delay_ms,
             ).start()
             segmind_url, segmind_key = self.mock.base_url, self.mock.api_key
         else:
@@ -155,6 +166,7 @@ class LocalStack:
         local_names = {
             "CacheBucket": LOCAL_RESOURCES.bucket,
             "KeysTable": LOCAL_RESOURCES.keys_table,
+            "RenderLeasesTable": LOCAL_RESOURCES.leases_table,
             "SegmindApiKeySecret": LOCAL_RESOURCES.secret_id,
         }
         model = load(local_names, {"SegmindBaseUrl": segmind_url})

@@ -54,7 +54,7 @@ class State:
         self._clock = clock
         self._lock = threading.Lock()
         # Not for secrets: a seeded generator is the point, so that a run repeats itself.
-        self._random = random.Random(options.seed)  # noqa: S311
+        self._random = random.Random(options.seed)  # noqa: S311  # nosec B311 # seeded on purpose
         self._credits: dict[str, int] = {}
         self._windows: dict[str, tuple[float, int]] = {}
         self._queue: deque[Behaviour] = deque()

@@ -16,7 +16,12 @@ from moto import mock_aws
 
 from local_stack.demo import DEMO_LABEL
 from local_stack.resources import Deployment
-from tests.support.aws import add_key, create_deployment_resources, key_store
+from tests.support.aws import (
+    add_key,
+    atomic_dynamodb_writes,
+    create_deployment_resources,
+    key_store,
+)
 from tests.support.lambda_events import CLIENT_KEY, FakeContext
 from vegart.keys import KeyStore
 
@@ -34,6 +39,7 @@ TEST_ENV = {
     "SEGMIND_SECRET_ID": "vegart/segmind-api-key",
     "CACHE_BUCKET": "vegart-test-render-cache",
     "KEYS_TABLE": "vegart-test-keys",
+    "LEASES_TABLE": "vegart-test-render-leases",
     "REQUEST_DEADLINE_SECONDS": "5",
     "ALLOWED_ORIGINS": "*",
 }
@@ -50,15 +56,17 @@ TEST_DEPLOYMENT = Deployment(
     bucket=TEST_ENV["CACHE_BUCKET"],
     secret_id=TEST_ENV["SEGMIND_SECRET_ID"],
     keys_table=TEST_ENV["KEYS_TABLE"],
+    leases_table=TEST_ENV["LEASES_TABLE"],
 )
 
 
 @pytest.fixture
-def aws() -> Iterator[dict[str, Any]]:
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """moto in process, holding the test deployment's resources and the test client's key."""
     from vegart import runtime
 
     runtime.reset()
+    atomic_dynamodb_writes(monkeypatch)
     with mock_aws():
         resources = create_deployment_resources(TEST_DEPLOYMENT, segmind_key=SEGMIND_TEST_KEY)
         resources["keys"] = key_store(TEST_DEPLOYMENT.keys_table)

@@ -33,6 +33,10 @@ def wrong_method() -> Response:
 
 @app.not_found
 def not_found(_: Exception) -> Response:
+    # Any other method on the route (TRACE, PROPFIND ...) reaches here through ANY: a 405.
+    if ROUTE in (app.current_event.resource, app.current_event.path):
+        error = MethodNotAllowed(headers={"Allow": "POST, OPTIONS"})
+        return api.error_response(error, api.request_id(app.current_event))
     return api.error_response(NotFound(), api.request_id(app.current_event))
 
 
@@ -48,7 +52,9 @@ def unexpected_error(error: Exception) -> Response:
     return api.error_response(InternalError(), api.request_id(app.current_event))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
+)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -3,42 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
 
 from mock_server import MockSegmind, render_jpeg
-from tests.support.lambda_events import FakeContext, api_event, header, load_function
+from tests.support.lambda_events import FakeContext, api_event, header
 from tests.support.lambda_events import response_body as body_of
 
 PROMPT = {"prompt": "a lighthouse at dusk", "seed": 758143278}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockSegmind]:
-    with MockSegmind(seed=3) as mock:
-        yield mock
-
-
-@pytest.fixture
-def gateway(
-    server: MockSegmind, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[ModuleType]:
-    """The render function configured against the mock, as `make run` will configure it."""
-    from vegart import runtime
-
-    server.reset()
-    boto3.client("secretsmanager").put_secret_value(
-        SecretId=aws["secret_id"], SecretString=server.api_key
-    )
-    monkeypatch.setenv("SEGMIND_BASE_URL", server.base_url)
-    monkeypatch.setenv("REQUEST_DEADLINE_SECONDS", "2")
-    runtime.reset()
-    yield load_function("render")
-    runtime.reset()
 
 
 def call(fn: ModuleType, body: dict[str, Any]) -> dict[str, Any]:

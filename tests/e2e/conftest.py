@@ -16,12 +16,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
 
+from local_stack.stack import LOCAL_RESOURCES
 from mock_server import MockAdmin
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60
+CACHE_BUCKET = LOCAL_RESOURCES.bucket
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,22 @@ def local_stack() -> Iterator[RunningStack]:
         stop_stack(process)
 
 
+def empty_the_cache(stack: RunningStack) -> None:
+    """Forget every cached render, so that a test's first request is a miss whatever ran first."""
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=stack.aws_url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=CACHE_BUCKET):
+        for item in page.get("Contents", []):
+            s3.delete_object(Bucket=CACHE_BUCKET, Key=item["Key"])
+
+
 @pytest.fixture
 def stack(local_stack: RunningStack) -> RunningStack:
     local_stack.mock.reset()
+    empty_the_cache(local_stack)
     return local_stack

@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -230,3 +231,44 @@ def test_the_preflight(stack: RunningStack) -> None:
     assert response.status_code == 204
     assert "x-api-key" in response.headers["Access-Control-Allow-Headers"].lower()
     assert "x-remaining-credits" in response.headers["Access-Control-Expose-Headers"]
+
+
+def test_thirty_two_identical_requests_at_once_make_one_render(stack: RunningStack) -> None:
+    made = json.loads(
+        admin(
+            stack,
+            "keys",
+            "create",
+            "--label",
+            "burst",
+            "--credits",
+            "100",
+            "--rate",
+            "1000",
+            "--burst",
+            "100",
+            "--json",
+        )
+    )
+    key, key_id = made["api_key"], made["key"]["key_id"]
+    stack.mock.enqueue({"delay_ms": 1500})  # the first render is slow: the rest arrive meanwhile
+    body = {"prompt": "thirty-two at once", "seed": 32}
+    start = threading.Barrier(32)
+    answers: list[requests.Response] = []
+
+    def client() -> None:
+        start.wait()
+        answers.append(post(stack, body, key=key))
+
+    threads = [threading.Thread(target=client) for _ in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [200] * 32
+    assert {a.content for a in answers} == {render_jpeg("thirty-two at once", 32, 4)}
+    assert renders(stack) == 1
+    (record,) = [
+        k for k in json.loads(admin(stack, "keys", "list", "--json")) if k["key_id"] == key_id
+    ]
+    assert record["credits"] == 99

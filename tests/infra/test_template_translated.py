@@ -58,6 +58,7 @@ EXPECTED_ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE": "VegaRT",
     "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
     "VEGART_BACKEND": {"Ref": "Backend"},
+    "LOG_PROMPTS": {"Ref": "LogPrompts"},
     "SEGMIND_BASE_URL": {"Ref": "SegmindBaseUrl"},
     "SEGMIND_SECRET_ID": {"Ref": "SegmindApiKeySecret"},
     "SAGEMAKER_ENDPOINT_NAME": {
@@ -65,6 +66,8 @@ EXPECTED_ENVIRONMENT = {
     },
     "CACHE_BUCKET": {"Ref": "CacheBucket"},
     "KEYS_TABLE": {"Ref": "KeysTable"},
+    "VEGART_AWS_ENDPOINT_URL": "",
+    "LEASES_TABLE": {"Ref": "RenderLeasesTable"},
     "REQUEST_DEADLINE_SECONDS": {"Ref": "RequestDeadlineSeconds"},
     "ALLOWED_ORIGINS": {"Ref": "AllowedOrigins"},
     "SECRET_CACHE_SECONDS": "300",
@@ -76,6 +79,7 @@ EXPECTED_AUTHORIZER_ENVIRONMENT = {
     "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
     "POWERTOOLS_TRACE_DISABLED": {"Fn::If": ["TracingOn", "false", "true"]},
     "KEYS_TABLE": {"Ref": "KeysTable"},
+    "VEGART_AWS_ENDPOINT_URL": "",
 }
 EXPECTED_PARAMETERS = {
     "Backend": "segmind",
@@ -91,6 +95,7 @@ EXPECTED_PARAMETERS = {
     "RequestDeadlineSeconds": 25,
     "StageName": "prod",
     "EnableTracing": "false",
+    "LogPrompts": "false",
     "SageMakerModelDataUrl": "",
     "SageMakerImageUri": (
         "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference:"
@@ -103,6 +108,7 @@ API_GATEWAY_INTEGRATION_TIMEOUT = 29
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 AUTHORIZER = "KeyAuthorizer"
 KEYS_TABLE_ARN = {"Fn::GetAtt": ["KeysTable", "Arn"]}
+LEASES_TABLE_ARN = {"Fn::GetAtt": ["RenderLeasesTable", "Arn"]}
 ROLES = {"RenderFunctionRole", "AuthorizerFunctionRole"}
 #: Only with Backend=sagemaker (tests/infra/test_template_sagemaker.py).
 SAGEMAKER_ROLE = "RenderModelRole"
@@ -648,17 +654,21 @@ def test_render_function_reads_and_updates_keys_only(
     grants = role_grants(tracing_off(translated, sam_template), "RenderFunctionRole")
     dynamodb = {(action, resource) for action, resource in grants if action.startswith("dynamodb:")}
     # Debit, refund and balance are conditional UpdateItems; GetItem tells why a debit failed.
-    # No PutItem or DeleteItem: only vegart-admin (the operator's credentials) makes keys.
+    # No PutItem or DeleteItem on keys: only vegart-admin (the operator's credentials) makes
+    # them. PutItem and DeleteItem only on the leases table, for coalescing renders.
     assert dynamodb == {
         grant("dynamodb:GetItem", KEYS_TABLE_ARN),
         grant("dynamodb:UpdateItem", KEYS_TABLE_ARN),
+        grant("dynamodb:PutItem", LEASES_TABLE_ARN),
+        grant("dynamodb:DeleteItem", LEASES_TABLE_ARN),
     }
 
 
-def test_dynamodb_grants_name_the_keys_table_and_nothing_else(
+def test_dynamodb_grants_name_the_deployments_tables_and_nothing_else(
     sam_template: dict[str, Any], translated: dict[str, Any]
 ) -> None:
-    assert set(resources_of_type(translated, "AWS::DynamoDB::Table")) == {"KeysTable"}
+    tables = set(resources_of_type(translated, "AWS::DynamoDB::Table"))
+    assert tables == {"KeysTable", "RenderLeasesTable"}
     for parameters in ({}, {"EnableTracing": "true"}):
         resolved = resolve_conditions(
             translated, sam_template, {**EXPECTED_PARAMETERS, **parameters}
@@ -666,8 +676,9 @@ def test_dynamodb_grants_name_the_keys_table_and_nothing_else(
         for role in ROLES:
             for action, resource in role_grants(resolved, role):
                 if action.startswith("dynamodb:"):
-                    # The table itself: no index ("/index/*"), stream or other table.
-                    assert json.loads(resource) == KEYS_TABLE_ARN, (role, action, resource)
+                    # A table itself: no index ("/index/*"), stream or other table.
+                    arn = json.loads(resource)
+                    assert arn in (KEYS_TABLE_ARN, LEASES_TABLE_ARN), (role, action, resource)
 
 
 def test_cache_objects_read_and_write(translated: dict[str, Any]) -> None:
@@ -914,3 +925,14 @@ def test_outputs_refer_to_things_that_exist(translated: dict[str, Any]) -> None:
         if not name.startswith("AWS")
     }
     assert refs | subs <= names
+
+
+def test_render_leases_expire_on_their_own(sam_template: dict[str, Any]) -> None:
+    table = sam_template["Resources"]["RenderLeasesTable"]
+    properties = table["Properties"]
+    assert properties["KeySchema"] == [{"AttributeName": "render_key", "KeyType": "HASH"}]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+    # Seconds-long leases: nothing to keep when the stack goes.
+    assert table["DeletionPolicy"] == "Delete"

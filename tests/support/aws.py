@@ -6,6 +6,7 @@ from typing import Any
 
 import boto3
 
+from local_stack.moto_atomicity import make_item_writes_atomic
 from local_stack.resources import Deployment, create_resources
 from vegart.keys import KeyStore, make_record
 
@@ -20,6 +21,7 @@ def create_deployment_resources(
         "secret_id": deployment.secret_id,
         "secret_arn": arn,
         "keys_table": deployment.keys_table,
+        "leases_table": deployment.leases_table,
     }
 
 
@@ -32,3 +34,8 @@ def add_key(store: KeyStore, plain_key: str, credits: int, **options: Any) -> st
     """Store a client key with ``credits``; its id."""
     _, record = make_record(options.pop("label", "test"), credits, plain_key=plain_key, **options)
     return store.add(record).key_id
+
+
+def atomic_dynamodb_writes(monkeypatch: Any) -> None:
+    """moto's item writes made atomic, as DynamoDB's are, for this test only."""
+    make_item_writes_atomic(monkeypatch.setattr)

@@ -84,15 +84,6 @@ def test_a_key_is_allowed_only_the_routes_of_its_models(fn: ModuleType, keys: Ke
     assert all("another-model" not in r for s in statements(other) for r in s["Resource"])
 
 
-def test_the_plain_key_is_never_logged(fn: ModuleType, capsys: pytest.CaptureFixture) -> None:
-    authorize(fn, authorizer_event())
-    with pytest.raises(Exception, match="Unauthorized"):
-        authorize(fn, authorizer_event("vg_unknown-key-value-0000000000"))
-    logs = capsys.readouterr()
-    assert CLIENT_KEY not in logs.out + logs.err
-    assert "vg_unknown-key-value" not in logs.out + logs.err
-
-
 def test_the_keys_table_being_down_lets_nothing_through(
     fn: ModuleType, keys: KeyStore, aws: dict[str, Any]
 ) -> None:

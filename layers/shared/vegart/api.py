@@ -13,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import CORSConfig, Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from .cache_key import prompt_fingerprint
 from .config import Settings, settings
 from .contract import parse_render_request
 from .deadline import Deadline
@@ -62,6 +63,18 @@ def request_deadline(context: Any, config: Settings | None = None) -> Deadline:
     return Deadline.after(max(0.0, seconds))
 
 
+def raw_body(event: APIGatewayProxyEvent) -> bytes:
+    """The request's bytes. Not Powertools' ``decoded_body``, which decodes them as UTF-8 and
+    would turn a Latin-1 body into a 500 instead of the contract's 400."""
+    body = event.body or ""
+    if event.is_base64_encoded:
+        try:
+            return base64.b64decode(body, validate=False)
+        except ValueError:
+            return b"\xff"  # not base64 either: certainly not JSON, answered 400
+    return body.encode("utf-8", "surrogatepass")
+
+
 def caller(event: APIGatewayProxyEvent) -> str:
     """The key id that the authorizer put in the request's context.
 
@@ -78,10 +91,14 @@ def render(event: APIGatewayProxyEvent, context: Any) -> Response:
     """``POST /v1/segmind-vega-rt-v1``: validate, render or hit the cache, answer."""
     req_id = request_id(event)
     account = caller(event)
-    request = parse_render_request(event.decoded_body)
-    logger.append_keys(
-        key_id=account, prompt_length=len(request.prompt), steps=request.num_inference_steps
-    )
+    request = parse_render_request(raw_body(event))
+    prompt: dict[str, Any] = {
+        "prompt_sha256": prompt_fingerprint(request.prompt)[:16],
+        "prompt_length": len(request.prompt),
+    }
+    if settings().log_prompts:
+        prompt["prompt"] = request.prompt
+    logger.append_keys(key_id=account, steps=request.num_inference_steps, **prompt)
     result = render_service().render(request, request_deadline(context), req_id, account)
     logger.info(
         "Rendered", extra={"cache": "HIT" if result.cache_hit else "MISS", "seed": result.seed}

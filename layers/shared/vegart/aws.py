@@ -13,6 +13,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from .config import settings
+
 _CONFIG = Config(
     connect_timeout=2,
     read_timeout=3,
@@ -37,7 +39,9 @@ def client(service: str, read_timeout: float | None = None) -> Any:
                 config = _CONFIG.merge(
                     Config(read_timeout=read_timeout, retries={"max_attempts": 1})
                 )
-            _clients[key] = boto3.session.Session().client(service, config=config)
+            _clients[key] = boto3.session.Session().client(
+                service, config=config, endpoint_url=settings().aws_endpoint_url or None
+            )
         return _clients[key]
 
 

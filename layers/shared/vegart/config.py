@@ -28,11 +28,16 @@ class Settings:
     segmind_secret_id: str = ""
     cache_bucket: str = ""
     keys_table: str = ""
+    leases_table: str = ""
+    #: Where boto3 finds AWS: empty on AWS; ``sam local`` points it at the local stack's moto.
+    aws_endpoint_url: str = ""
     sagemaker_endpoint: str = ""
     request_deadline_seconds: float = 25.0
     allowed_origins: tuple[str, ...] = ("*",)
     secret_cache_seconds: int = 300
     tracing: bool = False
+    #: Prompts are personal data: logged as a hash and a length unless the operator says so.
+    log_prompts: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -51,12 +56,15 @@ class Settings:
             segmind_secret_id=env.get("SEGMIND_SECRET_ID", default.segmind_secret_id),
             cache_bucket=env.get("CACHE_BUCKET", default.cache_bucket),
             keys_table=env.get("KEYS_TABLE", default.keys_table),
+            leases_table=env.get("LEASES_TABLE", default.leases_table),
+            aws_endpoint_url=env.get("VEGART_AWS_ENDPOINT_URL", default.aws_endpoint_url).strip(),
             sagemaker_endpoint=env.get("SAGEMAKER_ENDPOINT_NAME", default.sagemaker_endpoint),
             request_deadline_seconds=deadline,
             allowed_origins=origins or ("*",),
             secret_cache_seconds=int(
                 _number(env, "SECRET_CACHE_SECONDS", default.secret_cache_seconds)
             ),
+            log_prompts=env.get("LOG_PROMPTS", "false").strip().lower() in ("true", "1"),
             # Powertools' own switch, so that one variable turns tracing off everywhere.
             tracing=env.get("POWERTOOLS_TRACE_DISABLED", "true").strip().lower()
             not in ("true", "1"),

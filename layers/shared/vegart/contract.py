@@ -80,6 +80,10 @@ def _prompt(body: dict[str, Any]) -> str:
         raise BadRequest("prompt must be a string")
     if not prompt.strip():
         raise BadRequest("prompt must not be empty or only white space")
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError:  # JSON's "\ud800": a lone surrogate, not a character
+        raise BadRequest("prompt must be valid Unicode text") from None
     if len(prompt) > MAX_PROMPT_CHARS:
         raise BadRequest(f"prompt must be at most {MAX_PROMPT_CHARS} characters")
     return prompt
@@ -103,8 +107,11 @@ def parse_render_request(body: bytes | str | None) -> RenderRequest:
     if len(raw) > MAX_BODY_BYTES:
         raise BadRequest(f"Request body must be at most {MAX_BODY_BYTES // 1024} KiB")
     try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        # UTF-8 only (RFC 8259 §8.1): json.loads would also guess UTF-16 and UTF-32 from bytes.
+        document = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError, UnicodeDecodeError and integers past Python's
+        # digit limit (a 5,000-digit seed is not a seed, but it must not be a 500 either).
         raise BadRequest("Request body must be valid JSON") from exc
     if not isinstance(document, dict):
         raise BadRequest("Request body must be a JSON object")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,12 +13,17 @@ from .cache_key import KEY_VERSION, RenderSpec, cache_key, etag, prompt_fingerpr
 from .contract import RANDOM_SEED, RenderRequest
 from .credits import CreditLedger
 from .deadline import Deadline
-from .errors import BadGateway
+from .errors import BadGateway, GatewayTimeout
 from .jpeg import InvalidImage, check_render
+from .leases import RenderLeases
 from .observability import logger, metrics
 
 #: Seeds the gateway picks for -1 stay within 32 bits, which every backend accepts.
 PICKED_SEED_LIMIT = 2**32
+#: How often a request waiting for another's render looks for the image.
+LEASE_POLL_SECONDS = 0.2
+#: Polls between two attempts at the lease while waiting (about a second).
+LEASE_RETRY_POLLS = 5
 
 
 def pick_seed() -> int:
@@ -48,12 +54,17 @@ class RenderService:
         backend: Backend,
         cache: RenderCache | None,
         ledger: CreditLedger | None = None,
+        *,
         seeds: Callable[[], int] = pick_seed,
+        leases: RenderLeases | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.backend = backend
         self.cache = cache
         self.ledger = ledger
+        self.leases = leases if cache is not None else None  # waiting needs a cache to read
         self._seeds = seeds
+        self._sleep = sleep
 
     def spec(self, request: RenderRequest) -> RenderSpec:
         """Decide every input, the seed included, before the cache is asked."""
@@ -74,12 +85,55 @@ class RenderService:
         """The image for ``request``, charged to ``account`` (a key id) if it is rendered now."""
         spec = self.spec(request)
         key = cache_key(spec)
-        if self.cache is not None:
-            cached = self.cache.get(key)
-            if cached is not None:
-                metrics.add_metric(name="CacheHits", unit="Count", value=1)
-                balance = self.ledger.balance(account) if self.ledger else None
-                return RenderResult(cached, spec.seed, True, key, balance)
+        cached = self.cache.get(key) if self.cache is not None else None
+        lease = None
+        if cached is None and self.leases is not None:
+            cached, lease = self._await_turn(key, deadline)
+        if cached is not None:
+            metrics.add_metric(name="CacheHits", unit="Count", value=1)
+            balance = self.ledger.balance(account) if self.ledger else None
+            return RenderResult(cached, spec.seed, True, key, balance)
+        try:
+            return self._render_new(spec, key, deadline, request_id, account)
+        finally:
+            if lease is not None and self.leases is not None:
+                self.leases.release(key, lease)
+
+    def _await_turn(self, key: str, deadline: Deadline) -> tuple[bytes | None, str | None]:
+        """Take the lease on ``key``, or wait for the image of whoever holds it.
+
+        ``(image, None)`` when another request rendered it meanwhile, ``(None, token)`` when
+        this request holds the lease and must render; 504 if neither happens in time. A waiter
+        reads the cache every poll but asks for the lease again only now and then: the lease
+        frees up only when its holder failed, and a burst of waiters must not hammer the table.
+        """
+        assert self.leases is not None
+        assert self.cache is not None
+        token = self.leases.acquire(key, deadline.remaining())
+        if token is not None:
+            return None, token
+        metrics.add_metric(name="CoalescedRenders", unit="Count", value=1)
+        polls = 0
+        while deadline.remaining() > LEASE_POLL_SECONDS:
+            self._sleep(LEASE_POLL_SECONDS)
+            polls += 1
+            image = self.cache.get(key)
+            if image is not None:
+                return image, None
+            if polls % LEASE_RETRY_POLLS == 0:
+                token = self.leases.acquire(key, deadline.remaining())
+                if token is not None:
+                    # The holder gave up just now; it may have stored the image first.
+                    image = self.cache.get(key)
+                    if image is None:
+                        return None, token
+                    self.leases.release(key, token)
+                    return image, None
+        raise GatewayTimeout
+
+    def _render_new(
+        self, spec: RenderSpec, key: str, deadline: Deadline, request_id: str, account: str
+    ) -> RenderResult:
         metrics.add_metric(name="CacheMisses", unit="Count", value=1)
         remaining = self.ledger.debit(account) if self.ledger else None
         try:

@@ -14,6 +14,7 @@ from .cache import RenderCache
 from .config import settings
 from .credits import CreditLedger
 from .keys import KeyStore
+from .leases import RenderLeases
 from .render import RenderService
 
 
@@ -30,7 +31,12 @@ def render_service() -> RenderService:
         if config.keys_table
         else None
     )
-    return RenderService(backend, store, ledger)
+    leases = (
+        RenderLeases(config.leases_table, lambda: aws.client("dynamodb"))
+        if config.leases_table
+        else None
+    )
+    return RenderService(backend, store, ledger, leases=leases)
 
 
 @cache

@@ -87,7 +87,7 @@ class SageMakerBackend:
         self.endpoint = endpoint
         self._client = client
         self._policy = policy or RetryPolicy()
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._rng = rng or random.Random()  # noqa: S311  # nosec B311 # jitter, not cryptography
         self._sleep = sleep
 
     def render(self, spec: RenderSpec, deadline: Deadline) -> bytes:

@@ -71,7 +71,7 @@ class SegmindBackend:
         self._session = session or new_session()
         self._policy = policy or RetryPolicy()
         self._connect_timeout = connect_timeout
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._rng = rng or random.Random()  # noqa: S311  # nosec B311 # jitter, not cryptography
         self._sleep = sleep
 
     def render(self, spec: RenderSpec, deadline: Deadline) -> bytes:
