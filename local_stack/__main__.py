@@ -18,11 +18,11 @@ from .stack import STACK_NAME, LocalStack, StackOptions
 
 
 def banner(info: dict[str, Any], options: StackOptions) -> str:
-    backend = (
-        f"mock Segmind at {info['mock_url']} ({options.render_delay_ms} ms a render)"
-        if info["backend"] == "mock"
-        else "the real Segmind API (SEGMIND_API_KEY)"
-    )
+    backend = {
+        "mock": f"mock Segmind at {info['mock_url']} ({options.render_delay_ms} ms a render)",
+        "segmind": "the real Segmind API (SEGMIND_API_KEY)",
+        "sagemaker": f"the VegaRT model server at {options.sagemaker_url} (SAGEMAKER_LOCAL_URL)",
+    }[info["backend"]]
     return f"""
 VegaRT Gateway, local stack
   API        {info["render_url"]}

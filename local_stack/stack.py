@@ -63,8 +63,10 @@ class StackOptions:
     mock_port: int = 0
     render_delay_ms: int = REALISTIC_RENDER_MS
     api_key: str = DEMO_KEY
-    backend: str = "mock"  # or "segmind"
+    backend: str = "mock"  # or "segmind", or "sagemaker"
     segmind_api_key: str = ""
+    #: The model server (``sagemaker/local_server.py``) that stands for the endpoint.
+    sagemaker_url: str = ""
     #: Where moto and the mock listen: 0.0.0.0 lets `sam local`'s containers reach them.
     services_host: str = "127.0.0.1"
 
@@ -72,14 +74,17 @@ class StackOptions:
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> StackOptions:
         """The options ``make run`` documents: VEGART_PORT, VEGART_API_KEY, VEGART_BACKEND..."""
         env = dict(os.environ if env is None else env)
-        real = env.get("VEGART_BACKEND", "").lower() == "segmind" and env.get("SEGMIND_API_KEY")
+        chosen = env.get("VEGART_BACKEND", "").lower()
+        real = chosen == "segmind" and env.get("SEGMIND_API_KEY")
+        sagemaker = chosen == "sagemaker" and env.get("SAGEMAKER_LOCAL_URL")
         options: dict[str, Any] = {
             "port": int(env.get("VEGART_PORT", cls.port)),
             "aws_port": int(env.get("VEGART_AWS_PORT", LOCAL_AWS_PORT)),
             "mock_port": int(env.get("VEGART_MOCK_PORT", LOCAL_MOCK_PORT)),
             "render_delay_ms": int(env.get("VEGART_RENDER_DELAY_MS", REALISTIC_RENDER_MS)),
             "api_key": env.get("VEGART_API_KEY") or DEMO_KEY,
-            "backend": "segmind" if real else "mock",
+            "backend": "segmind" if real else "sagemaker" if sagemaker else "mock",
+            "sagemaker_url": env.get("SAGEMAKER_LOCAL_URL", "") if sagemaker else "",
             "segmind_api_key": env.get("SEGMIND_API_KEY", "") if real else "",
             "services_host": env.get("VEGART_SERVICES_HOST", "127.0.0.1"),
         }
@@ -160,8 +165,10 @@ class LocalStack:
                 latency_ms=self.options.render_delay_ms,
             ).start()
             segmind_url, segmind_key = self.mock.base_url, self.mock.api_key
-        else:
+        elif self.options.backend == "segmind":
             segmind_url, segmind_key = "https://api.segmind.com/v1", self.options.segmind_api_key
+        else:  # sagemaker: no Segmind at all
+            segmind_url, segmind_key = "https://api.segmind.com/v1", "unused"
         create_resources(LOCAL_RESOURCES, segmind_key=segmind_key, endpoint_url=self.aws_url)
         local_names = {
             "CacheBucket": LOCAL_RESOURCES.bucket,
@@ -169,12 +176,20 @@ class LocalStack:
             "RenderLeasesTable": LOCAL_RESOURCES.leases_table,
             "SegmindApiKeySecret": LOCAL_RESOURCES.secret_id,
         }
-        model = load(local_names, {"SegmindBaseUrl": segmind_url})
+        parameters = {"SegmindBaseUrl": segmind_url}
+        if self.options.backend == "sagemaker":
+            parameters["Backend"] = "sagemaker"
+        model = load(local_names, parameters)
         self.api_id, plan_id = self._create_api(model.stage, model.parameters)
         self._create_outputs_stack(model.stage, plan_id)
         environment: dict[str, str] = {}
         for function in model.functions.values():
             environment = {**function.environment, **environment}
+        if self.options.backend == "sagemaker":
+            # The endpoint is the local model server; boto3 reaches it by the runtime API's
+            # own endpoint variable, so the backend's code is the deployed one.
+            environment["SAGEMAKER_ENDPOINT_NAME"] = "vegart-local"
+            environment["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = self.options.sagemaker_url
         self._set_env(environment)
         self._create_demo_key()
         self._api = LocalApi(

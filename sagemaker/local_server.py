@@ -66,7 +66,12 @@ class InvocationHandler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.NOT_FOUND, "NotFound", f"no route {self.path}")
 
     def do_POST(self) -> None:
-        if self.path.split("?")[0] != "/invocations":
+        path = self.path.split("?")[0]
+        # /invocations is the container's own route; /endpoints/<name>/invocations is the
+        # SageMaker runtime API's, so that boto3 (the gateway's SageMaker backend, with
+        # AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME) can call this server as if it were an endpoint.
+        self.as_runtime_api = path.startswith("/endpoints/") and path.endswith("/invocations")
+        if path != "/invocations" and not self.as_runtime_api:
             self._error(HTTPStatus.NOT_FOUND, "NotFound", f"no route {self.path}")
             return
         length = int(self.headers.get("Content-Length") or 0)
@@ -97,11 +102,34 @@ class InvocationHandler(BaseHTTPRequestHandler):
 
     def _error(self, status: HTTPStatus, kind: str, message: str) -> None:
         body = {"code": int(status), "type": kind, "message": message}
+        if getattr(self, "as_runtime_api", False):
+            # What the runtime API answers when the container fails: a ModelError (424) that
+            # carries the container's own status and body.
+            wrapped = {
+                "Message": f"Received client error ({int(status)}) from the model",
+                "OriginalStatusCode": int(status),
+                "OriginalMessage": json.dumps(body),
+            }
+            self._send(
+                HTTPStatus.FAILED_DEPENDENCY,
+                JSON,
+                json.dumps(wrapped).encode(),
+                {"x-amzn-ErrorType": "ModelError"},
+            )
+            return
         self._send(status, JSON, json.dumps(body).encode())
 
-    def _send(self, status: HTTPStatus, content_type: str, body: bytes) -> None:
+    def _send(
+        self,
+        status: HTTPStatus,
+        content_type: str,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

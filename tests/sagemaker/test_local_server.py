@@ -96,3 +96,71 @@ def test_a_body_that_is_not_utf8_json_is_a_400_too(base_url):
 def test_unknown_paths_are_404(base_url):
     assert call(f"{base_url}/nowhere")[0] == 404
     assert call(f"{base_url}/ping", b"{}", method="POST")[0] == 404
+
+
+# -- the gateway's SageMaker backend, through boto3, against this server ----------------------
+
+
+def runtime_client(base_url):
+    import boto3
+
+    return boto3.client(
+        "sagemaker-runtime", endpoint_url=base_url, region_name="us-east-1",
+        aws_access_key_id="local", aws_secret_access_key="local",
+    )  # fmt: skip
+
+
+def test_the_gateways_backend_renders_through_the_runtime_api(base_url):
+    from vegart.backends.sagemaker import SageMakerBackend
+    from vegart.cache_key import RenderSpec
+    from vegart.deadline import Deadline
+
+    client = runtime_client(base_url)
+    backend = SageMakerBackend("vegart-local", lambda _: client)
+    spec = RenderSpec(
+        backend="sagemaker", model="segmind-vega-rt-v1", prompt="a lighthouse", seed=5,
+        steps=2, width=64, height=96,
+    )  # fmt: skip
+    image = backend.render(spec, Deadline.after(30))
+    assert Image.open(io.BytesIO(image)).size == (64, 96)
+
+
+def test_a_refused_input_reaches_the_gateway_as_its_400(base_url):
+    from vegart.backends.sagemaker import SageMakerBackend
+    from vegart.cache_key import RenderSpec
+    from vegart.deadline import Deadline
+    from vegart.errors import BadRequest
+
+    client = runtime_client(base_url)
+    backend = SageMakerBackend("vegart-local", lambda _: client)
+    spec = RenderSpec(
+        backend="sagemaker", model="segmind-vega-rt-v1", prompt="a lighthouse", seed=5,
+        steps=99, width=64, height=96,
+    )  # fmt: skip
+    with pytest.raises(BadRequest) as raised:
+        backend.render(spec, Deadline.after(30))
+    assert "num_inference_steps" in raised.value.message
+    assert not raised.value.message.startswith("bad_request")
+
+
+def test_the_local_stack_renders_through_the_model_server(base_url):
+    """``VEGART_BACKEND=sagemaker SAGEMAKER_LOCAL_URL=... make run``: the gateway's SageMaker
+    backend, through boto3, against this server. The tiny model here renders at most 128 px,
+    so the gateway's 1024 x 1024 request comes back as the model's own 400, naming the field:
+    the whole path, error contract included, end to end."""
+    import requests
+
+    from tests.e2e.conftest import read_description, start_stack, stop_stack
+
+    process = start_stack(env={"VEGART_BACKEND": "sagemaker", "SAGEMAKER_LOCAL_URL": base_url})
+    try:
+        info = read_description(process)
+        assert info["backend"] == "sagemaker"
+        answer = requests.post(
+            info["render_url"], json={"prompt": "a lighthouse", "seed": 5},
+            headers={"x-api-key": info["api_key"]}, timeout=60,
+        )  # fmt: skip
+        assert answer.status_code == 400
+        assert "img_width" in answer.json()["error"]
+    finally:
+        stop_stack(process)
