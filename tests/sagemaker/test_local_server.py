@@ -101,44 +101,35 @@ def test_unknown_paths_are_404(base_url):
 # -- the gateway's SageMaker backend, through boto3, against this server ----------------------
 
 
-def runtime_client(base_url):
+def render_through_runtime_api(base_url, steps):
+    """The gateway's SageMaker backend, with boto3 pointed at this server."""
     import boto3
 
-    return boto3.client(
-        "sagemaker-runtime", endpoint_url=base_url, region_name="us-east-1",
-        aws_access_key_id="local", aws_secret_access_key="local",
-    )  # fmt: skip
-
-
-def test_the_gateways_backend_renders_through_the_runtime_api(base_url):
     from vegart.backends.sagemaker import SageMakerBackend
     from vegart.cache_key import RenderSpec
     from vegart.deadline import Deadline
 
-    client = runtime_client(base_url)
-    backend = SageMakerBackend("vegart-local", lambda _: client)
+    client = boto3.client(
+        "sagemaker-runtime", endpoint_url=base_url, region_name="us-east-1",
+        aws_access_key_id="local", aws_secret_access_key="local",
+    )  # fmt: skip
     spec = RenderSpec(
         backend="sagemaker", model="segmind-vega-rt-v1", prompt="a lighthouse", seed=5,
-        steps=2, width=64, height=96,
+        steps=steps, width=64, height=96,
     )  # fmt: skip
-    image = backend.render(spec, Deadline.after(30))
+    return SageMakerBackend("vegart-local", lambda _: client).render(spec, Deadline.after(30))
+
+
+def test_the_gateways_backend_renders_through_the_runtime_api(base_url):
+    image = render_through_runtime_api(base_url, steps=2)
     assert Image.open(io.BytesIO(image)).size == (64, 96)
 
 
 def test_a_refused_input_reaches_the_gateway_as_its_400(base_url):
-    from vegart.backends.sagemaker import SageMakerBackend
-    from vegart.cache_key import RenderSpec
-    from vegart.deadline import Deadline
     from vegart.errors import BadRequest
 
-    client = runtime_client(base_url)
-    backend = SageMakerBackend("vegart-local", lambda _: client)
-    spec = RenderSpec(
-        backend="sagemaker", model="segmind-vega-rt-v1", prompt="a lighthouse", seed=5,
-        steps=99, width=64, height=96,
-    )  # fmt: skip
     with pytest.raises(BadRequest) as raised:
-        backend.render(spec, Deadline.after(30))
+        render_through_runtime_api(base_url, steps=99)
     assert "num_inference_steps" in raised.value.message
     assert not raised.value.message.startswith("bad_request")
 

@@ -15,8 +15,10 @@ from mock_server import render_jpeg
 from tests.support.clock import FakeClock
 from vegart.backends.segmind import SegmindBackend
 from vegart.cache_key import RenderSpec
+from vegart.contract import parse_render_request
 from vegart.deadline import Deadline
 from vegart.errors import BadGateway, BadRequest, GatewayTimeout, RateLimited
+from vegart.render import RenderService
 from vegart.retry import RetryPolicy
 
 BASE = "https://api.segmind.test/v1"
@@ -198,9 +200,12 @@ def test_a_transport_fault_then_an_image_is_an_image(
 def test_a_200_that_is_not_a_valid_jpeg_is_a_502(
     backend: SegmindBackend, clock: FakeClock, upstream: responses.RequestsMock, body: bytes
 ) -> None:
+    # The check is the render service's, for every backend: render through it.
     queue(upstream, *[{"body": body, "status": 200, "content_type": "image/jpeg"}] * 4)
+    service = RenderService(backend, cache=None)
+    request = parse_render_request(b'{"prompt": "a fox", "seed": 42}')
     with pytest.raises(BadGateway):
-        render(backend, clock)
+        service.render(request, Deadline.after(20.0, clock), "req-1")
 
 
 def test_429_is_retried_honouring_retry_after(

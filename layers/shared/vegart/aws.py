@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from .config import settings
 
@@ -54,3 +55,8 @@ def reset_clients() -> None:
     """Forget every client, so that a test can point boto3 somewhere else."""
     with _lock:
         _clients.clear()
+
+
+def error_code(error: ClientError) -> str:
+    """The AWS error code of a failed call (``ConditionalCheckFailedException`` ...)."""
+    return str(error.response.get("Error", {}).get("Code", ""))

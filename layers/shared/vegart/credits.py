@@ -16,6 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .aws import error_code
 from .errors import Forbidden, GatewayError, InsufficientCredits, InternalError, Unauthorized
 from .keys import ACTIVE, utc_now
 from .observability import logger, metrics
@@ -91,7 +92,7 @@ class CreditLedger:
                 **request,
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise self._refusal(key_hash) from None
             raise _ledger_down(operation, exc) from None
         except BotoCoreError as exc:
@@ -116,10 +117,6 @@ class CreditLedger:
         if item.get("status", {}).get("S") != ACTIVE:
             return Forbidden("Forbidden. This API key is disabled")
         return InsufficientCredits()
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def _ledger_down(operation: str, error: Exception) -> InternalError:

@@ -22,6 +22,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .aws import error_code
 from .observability import logger, metrics
 
 #: Kept beyond the holder's deadline before another request may take the lease over.
@@ -54,7 +55,7 @@ class RenderLeases:
                 ExpressionAttributeValues={":now": {"N": str(int(now))}},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return None
             return self._uncoordinated(exc, token)
         except BotoCoreError as exc:

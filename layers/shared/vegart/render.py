@@ -152,7 +152,11 @@ class RenderService:
         try:
             check_render(image, spec.width)
         except InvalidImage as exc:
-            logger.warning("Backend image failed the gateway's check", extra={"reason": str(exc)})
+            logger.warning(
+                "The render backend answered an invalid image",
+                extra={"reason": str(exc), "bytes": len(image), "backend": self.backend.name},
+            )
+            metrics.add_metric(name="InvalidBackendImages", unit="Count", value=1)
             raise BadGateway(
                 "The render backend answered something that is not a valid image"
             ) from None

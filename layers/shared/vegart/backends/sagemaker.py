@@ -37,6 +37,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from ..aws import error_code
 from ..cache_key import RenderSpec
 from ..contract import MODEL_SLUG
 from ..deadline import Deadline
@@ -133,7 +134,7 @@ class SageMakerBackend:
             raise Transient(BadGateway()) from None
 
     def _classify(self, error: ClientError) -> Exception:
-        code = str(error.response.get("Error", {}).get("Code", ""))
+        code = error_code(error)
         if code == "ModelError":
             refusal = _refusal(error)
             if refusal is not None:
