@@ -1,45 +1,59 @@
 # Every target installs what it needs into .venv first, so a fresh clone needs only `make`.
+#
+# Two install stamps, one per need: `make run` and `make mock` install the gateway's runtime,
+# moto's server and the admin CLI (a minute on a new machine); `make test` adds the test tools,
+# the model server's stack (torch, diffusers), checkov and Debian's Chromium. The test stamp
+# builds on the run stamp, so `make run` after `make test` installs nothing.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: venv test lint format run mock bench clean
+.PHONY: venv test lint format run mock bench clean chromium
 
-$(STAMP): pyproject.toml layers/shared/requirements.txt sagemaker/requirements-test.txt \
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): pyproject.toml layers/shared/requirements.txt | $(BIN)/python
+	$(PIP) -e '.[local]'
+	@touch $@
+
+$(TEST_STAMP): $(RUN_STAMP) pyproject.toml sagemaker/requirements-test.txt \
 		sagemaker/requirements-toolkit.txt
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r sagemaker/requirements-test.txt
+	$(PIP) -e '.[dev]' -r sagemaker/requirements-test.txt
 	# The Hugging Face inference toolkit, apart and without its audio dependencies, for
 	# tests/sagemaker/test_toolkit.py (the hooks inside the real handler).
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
-		--target $(VENV)/hf-toolkit -r sagemaker/requirements-toolkit.txt
+	$(PIP) --no-deps --target $(VENV)/hf-toolkit -r sagemaker/requirements-toolkit.txt
 	# checkov pins its own boto3: it lives in an environment of its own (tests/infra).
 	@test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
 	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check checkov==3.3.30
-	@touch $(STAMP)
+	@touch $@
 
-venv: $(STAMP)
+venv: $(TEST_STAMP)
 
-lint: $(STAMP)
+# The demo page's browser tests drive Debian's Chromium (never a downloaded browser).
+chromium:
+	@sh scripts/ensure-chromium.sh
+
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 
-format: $(STAMP)
+format: $(TEST_STAMP)
 	$(BIN)/ruff check --fix .
 
-test: lint
+test: chromium lint
 	$(BIN)/python -m pytest
 
 # The whole gateway on 127.0.0.1:$VEGART_PORT (3000): moto, the mock Segmind, the functions.
-run: $(STAMP)
-	$(BIN)/python -m local_stack
+run: $(RUN_STAMP)
+	@$(BIN)/python -m local_stack
 
-mock: $(STAMP)
-	$(BIN)/python -m mock_server --host 127.0.0.1 --port $${VEGART_MOCK_PORT:-4010}
+mock: $(RUN_STAMP)
+	@$(BIN)/python -m mock_server --host 127.0.0.1 --port $${VEGART_MOCK_PORT:-4010}
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:

@@ -1,7 +1,10 @@
 """``python -m local_stack`` (what ``make run`` runs): the gateway on 127.0.0.1, in the foreground.
 
-Prints where everything is, with the demo key and a ready ``curl`` line, and stops everything
-on Ctrl-C (or SIGTERM). ``--json`` prints one line of JSON instead, for programs that start it.
+Prints where everything is, with the demo key and a ready ``curl`` line, then one access line
+a request (``VEGART_VERBOSE=1`` adds the functions' structured logs and metrics), and stops
+everything on Ctrl-C (or SIGTERM). ``--json`` prints one line of JSON first instead of the
+banner, for programs that start it. A start-up mistake ends with one line that says what to
+change, and exit status 2.
 """
 
 from __future__ import annotations
@@ -9,12 +12,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
+import warnings
 from typing import Any
 
-from .stack import STACK_NAME, LocalStack, StackOptions
+from .console import FunctionOutput
+from .stack import STACK_NAME, LocalStack, StackOptions, StartupError
+
+#: The exit status of a start-up mistake, as for a command-line usage error.
+USAGE = 2
 
 
 def banner(info: dict[str, Any], options: StackOptions) -> str:
@@ -52,16 +61,26 @@ def main(argv: list[str] | None = None) -> int:
         overrides["port"] = args.port
     if args.render_delay_ms is not None:
         overrides["render_delay_ms"] = args.render_delay_ms
-    options = StackOptions.from_env(**overrides)
+    verbose = os.environ.get("VEGART_VERBOSE", "").strip().lower() in {"1", "true", "yes"}
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Powertools warns once a request that a refused request published no metric: that is how
+    # it should be, and says nothing to a person.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    output = FunctionOutput(sys.stdout, verbose=verbose)
+    sys.stdout = output
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
-    with LocalStack(options) as stack:
-        info = stack.describe()
-        print(json.dumps(info) if args.json else banner(info, options), flush=True)
-        stopping.wait()
-    print("stopped" if not args.json else json.dumps({"stopped": True}), flush=True)
+    try:
+        options = StackOptions.from_env(**overrides)
+        with LocalStack(options, access_log=lambda record: output.console(record.line())) as stack:
+            info = stack.describe()
+            output.console(json.dumps(info) if args.json else banner(info, options))
+            stopping.wait()
+    except StartupError as error:
+        print(f"make run: {error}", file=sys.stderr)
+        return USAGE
+    output.console("stopped" if not args.json else json.dumps({"stopped": True}))
     return 0
 
 

@@ -43,6 +43,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .api_model import INTEGRATION_TIMEOUT_SECONDS, ApiModel, FunctionSpec, Route
+from .console import AccessRecord, function_scope
 from .events import authorizer_event, method_arn, proxy_event
 
 log = logging.getLogger("local_stack")
@@ -74,7 +75,11 @@ class LambdaContext:
         return max(0, int((self.timeout - (time.monotonic() - self.started)) * 1000))
 
 
-def load_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], Any]:
+#: A Lambda handler: the event and the context in, the function's answer out.
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def load_handler(spec: FunctionSpec) -> Handler:
     """Import ``<CodeUri>/<module>.py`` under a name of its own, as Lambda loads a handler."""
     module_file, _, attribute = spec.handler.rpartition(".")
     module_name = f"vegart_local_{spec.name}"
@@ -164,6 +169,11 @@ class Answer:
     headers: list[tuple[str, str]]
     body: bytes
 
+    def header(self, name: str) -> str:
+        """The first value of a header, or an empty string."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key.lower() == wanted), "")
+
 
 class LocalApi:
     """The REST API of the template, answering plain HTTP requests."""
@@ -190,6 +200,19 @@ class LocalApi:
     # -- the request path --------------------------------------------------------------------
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Answer:
+        """The answer to one request, with API Gateway's ``x-amzn-RequestId`` on it.
+
+        The same id is the proxy event's ``requestContext.requestId``, which the functions log
+        and answer as ``x-request-id``: one id follows a request everywhere, as on AWS.
+        """
+        request_id = str(uuid.uuid4())
+        answer = self._answer(method, target, headers, body, request_id)
+        answer.headers.append(("x-amzn-RequestId", request_id))
+        return answer
+
+    def _answer(
+        self, method: str, target: str, headers: dict[str, str], body: bytes, request_id: str
+    ) -> Answer:
         url = urlsplit(target)
         path = url.path
         if method == "GET" and path in ("/", "/index.html"):
@@ -208,6 +231,7 @@ class LocalApi:
             if refused is not None:
                 return refused
         event = proxy_event(
+            request_id=request_id,
             method=method,
             path=path,
             resource=route.path,
@@ -242,9 +266,10 @@ class LocalApi:
             )
             spec = self.model.functions[authorizer.function]
             try:
-                policy = self.handlers[authorizer.function](
-                    event, LambdaContext(spec.name, spec.timeout)
-                )
+                with function_scope(spec.name):
+                    policy = self.handlers[authorizer.function](
+                        event, LambdaContext(spec.name, spec.timeout)
+                    )
             except Exception as exc:
                 name = "UNAUTHORIZED" if str(exc) == "Unauthorized" else "AUTHORIZER_FAILURE"
                 if name == "AUTHORIZER_FAILURE":
@@ -277,7 +302,8 @@ class LocalApi:
     def _integrate(self, route: Route, event: dict[str, Any], headers: dict[str, str]) -> Answer:
         spec = self.model.functions[route.function]
         context = LambdaContext(spec.name, spec.timeout)
-        future = self._pool.submit(self.handlers[route.function], event, context)
+        handler = self.handlers[route.function]
+        future = self._pool.submit(self._invoke, spec.name, handler, event, context)
         try:
             result = future.result(timeout=min(self.integration_timeout, spec.timeout))
         except FutureTimeout:
@@ -286,6 +312,11 @@ class LocalApi:
             log.exception("function %s failed", spec.name)
             return self.gateway_response("INTEGRATION_FAILURE", headers)
         return self._proxy_answer(result, headers)
+
+    @staticmethod
+    def _invoke(name: str, handler: Handler, event: dict[str, Any], context: Any) -> Any:
+        with function_scope(name):
+            return handler(event, context)
 
     def _proxy_answer(self, result: dict[str, Any], headers: dict[str, str]) -> Answer:
         merged: dict[str, list[str]] = {}
@@ -370,6 +401,22 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + format, self.address_string(), *args)
 
     def _serve(self) -> None:
+        started, clock = time.time(), time.perf_counter()
+        answer = self._respond()
+        if self.server.access_log is not None:
+            self.server.access_log(
+                AccessRecord(
+                    time=started,
+                    method=self.command,
+                    path=urlsplit(self.path).path,
+                    status=answer.status,
+                    cache=answer.header("x-cache"),
+                    millis=(time.perf_counter() - clock) * 1000,
+                    request_id=answer.header("x-amzn-RequestId"),
+                )
+            )
+
+    def _respond(self) -> Answer:
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_PAYLOAD:
             self.close_connection = True
@@ -386,6 +433,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(answer.body)
+        return answer
 
     def __getattr__(self, name: str) -> Any:
         # Every method reaches the API, as at API Gateway (an ANY route takes them all).
@@ -400,14 +448,29 @@ class _Server(ThreadingHTTPServer):
     #: socketserver's default backlog of 5 resets a burst of browsers or load-test clients.
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], api: LocalApi) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        api: LocalApi,
+        access_log: Callable[[AccessRecord], None] | None,
+    ) -> None:
         self.api = api
+        self.access_log = access_log
         super().__init__(address, _Handler)
 
 
-def serve(api: LocalApi, host: str = "127.0.0.1", port: int = 3000) -> _Server:
-    """Start answering on ``host:port`` in a background thread; the server (``.shutdown()``)."""
-    server = _Server((host, port), api)
+def serve(
+    api: LocalApi,
+    host: str = "127.0.0.1",
+    port: int = 3000,
+    *,
+    access_log: Callable[[AccessRecord], None] | None = None,
+) -> _Server:
+    """Start answering on ``host:port`` in a background thread; the server (``.shutdown()``).
+
+    ``access_log`` gets a record of every answered request. Binding fails with ``OSError``.
+    """
+    server = _Server((host, port), api, access_log)
     threading.Thread(target=server.serve_forever, name="local-api", daemon=True).start()
     return server
 

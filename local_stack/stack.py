@@ -16,26 +16,31 @@ the end-to-end tests start: the same object, so the tests exercise the newcomer'
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
+import socket
 import sys
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
 from mock_server import MockSegmind
+from vegart.keys import MIN_KEY_LENGTH
 
 from .api_model import load
+from .console import AccessRecord
 from .demo import DEMO_KEY, DEMO_LABEL
 from .gateway import LocalApi, UsagePlans, serve
 from .moto_atomicity import make_item_writes_atomic
 from .resources import Deployment, create_resources
 
 STACK_NAME = "vegart-local"
-#: Fixed ports by default, so that ``events/local-env.json`` (sam local) can name them.
+#: Fixed ports by default, so that ``local_stack/sam-env.json`` (sam local) can name them.
 LOCAL_AWS_PORT = 4566
 LOCAL_MOCK_PORT = 4010
 DEMO_CREDITS = 1000
@@ -55,6 +60,13 @@ _AWS_ENV = {
 }
 
 
+BACKENDS = ("mock", "segmind", "sagemaker")
+
+
+class StartupError(Exception):
+    """The stack cannot start as asked; the message says what to change."""
+
+
 @dataclass(frozen=True)
 class StackOptions:
     host: str = "127.0.0.1"
@@ -71,32 +83,95 @@ class StackOptions:
     services_host: str = "127.0.0.1"
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> StackOptions:
-        """The options ``make run`` documents: VEGART_PORT, VEGART_API_KEY, VEGART_BACKEND..."""
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> StackOptions:
+        """The options ``make run`` documents: VEGART_PORT, VEGART_API_KEY, VEGART_BACKEND...
+
+        :class:`StartupError` names the variable to change when one is wrong, before anything
+        starts.
+        """
         env = dict(os.environ if env is None else env)
-        chosen = env.get("VEGART_BACKEND", "").lower()
-        real = chosen == "segmind" and env.get("SEGMIND_API_KEY")
-        sagemaker = chosen == "sagemaker" and env.get("SAGEMAKER_LOCAL_URL")
+        backend = env.get("VEGART_BACKEND", "").strip().lower() or "mock"
+        if backend not in BACKENDS:
+            raise StartupError(
+                f"VEGART_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}"
+            )
+        segmind_key = env.get("SEGMIND_API_KEY", "").strip()
+        if backend == "segmind" and not segmind_key:
+            raise StartupError(
+                "VEGART_BACKEND=segmind renders with the real Segmind: set SEGMIND_API_KEY to "
+                "your Segmind key, or unset VEGART_BACKEND to render with the mock"
+            )
+        sagemaker_url = env.get("SAGEMAKER_LOCAL_URL", "").strip()
+        if backend == "sagemaker" and not sagemaker_url.startswith(("http://", "https://")):
+            raise StartupError(
+                "VEGART_BACKEND=sagemaker needs SAGEMAKER_LOCAL_URL, the model server's URL "
+                "(such as http://127.0.0.1:8080), or unset VEGART_BACKEND to render with the mock"
+            )
+        api_key = env.get("VEGART_API_KEY") or DEMO_KEY
+        if len(api_key) < MIN_KEY_LENGTH or api_key != api_key.strip():
+            raise StartupError(
+                f"VEGART_API_KEY must be at least {MIN_KEY_LENGTH} characters without spaces "
+                f"around it (it has {len(api_key)}); set a longer key, or unset it to use "
+                "the demo key"
+            )
         options: dict[str, Any] = {
-            "port": int(env.get("VEGART_PORT", cls.port)),
-            "aws_port": int(env.get("VEGART_AWS_PORT", LOCAL_AWS_PORT)),
-            "mock_port": int(env.get("VEGART_MOCK_PORT", LOCAL_MOCK_PORT)),
-            "render_delay_ms": int(env.get("VEGART_RENDER_DELAY_MS", REALISTIC_RENDER_MS)),
-            "api_key": env.get("VEGART_API_KEY") or DEMO_KEY,
-            "backend": "segmind" if real else "sagemaker" if sagemaker else "mock",
-            "sagemaker_url": env.get("SAGEMAKER_LOCAL_URL", "") if sagemaker else "",
-            "segmind_api_key": env.get("SEGMIND_API_KEY", "") if real else "",
+            "port": _number(env, "VEGART_PORT", cls.port, 65535),
+            "aws_port": _number(env, "VEGART_AWS_PORT", LOCAL_AWS_PORT, 65535),
+            "mock_port": _number(env, "VEGART_MOCK_PORT", LOCAL_MOCK_PORT, 65535),
+            "render_delay_ms": _number(env, "VEGART_RENDER_DELAY_MS", REALISTIC_RENDER_MS, 600_000),
+            "api_key": api_key,
+            "backend": backend,
+            "sagemaker_url": sagemaker_url if backend == "sagemaker" else "",
+            "segmind_api_key": segmind_key if backend == "segmind" else "",
             "services_host": env.get("VEGART_SERVICES_HOST", "127.0.0.1"),
         }
         options.update(overrides)
         return cls(**options)
 
 
+def _number(env: Mapping[str, str], name: str, default: int, highest: int) -> int:
+    """A whole number from 0 to ``highest`` in ``env[name]``, else :class:`StartupError`."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) > highest:
+        raise StartupError(f"{name} must be a whole number from 0 to {highest}, not {text!r}")
+    return int(text)
+
+
+def ensure_free(host: str, port: int, variable: str) -> None:
+    """:class:`StartupError` if something already listens on ``host:port`` (0 is always free)."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise _port_error(exc, host, port, variable) from None
+
+
+def _port_error(error: OSError, host: str, port: int, variable: str) -> StartupError:
+    if error.errno == errno.EADDRINUSE:
+        return StartupError(
+            f"port {port} on {host} is already in use ({variable}); stop what uses it, or set "
+            f"{variable} to a free port"
+        )
+    return StartupError(f"cannot listen on {host}:{port} ({variable}): {error.strerror}")
+
+
 class LocalStack:
     """Start with :meth:`start` (or ``with``); everything stops with :meth:`stop`."""
 
-    def __init__(self, options: StackOptions | None = None, **overrides: Any) -> None:
+    def __init__(
+        self,
+        options: StackOptions | None = None,
+        *,
+        access_log: Callable[[AccessRecord], None] | None = None,
+        **overrides: Any,
+    ) -> None:
         self.options = options or StackOptions(**overrides)
+        self._access_log = access_log
         self.mock: MockSegmind | None = None
         self._moto: Any = None
         self._server: Any = None
@@ -146,12 +221,19 @@ class LocalStack:
     def _start(self) -> None:
         from moto.server import ThreadedMotoServer  # noqa: PLC0415 - a dev dependency
 
+        options = self.options
+        # Every fixed port is checked before anything starts (moto's server would wait forever
+        # for a port it cannot bind).
+        ensure_free(options.host, options.port, "VEGART_PORT")
+        ensure_free(options.services_host, options.aws_port, "VEGART_AWS_PORT")
+        if options.backend == "mock":
+            ensure_free(options.services_host, options.mock_port, "VEGART_MOCK_PORT")
         make_item_writes_atomic()
 
         self._moto = ThreadedMotoServer(
-            ip_address=self.options.services_host, port=self.options.aws_port
+            ip_address=options.services_host, port=options.aws_port, verbose=False
         )
-        # moto announces itself on stdout, which belongs to the caller (the --json line).
+        # Werkzeug may still announce itself on stdout, which belongs to the caller.
         with contextlib.redirect_stdout(sys.stderr):
             self._moto.start()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -159,11 +241,16 @@ class LocalStack:
         self.aws_url = f"http://127.0.0.1:{port}"
         self._set_env({**_AWS_ENV, "AWS_ENDPOINT_URL": self.aws_url})
         if self.options.backend == "mock":
-            self.mock = MockSegmind(
-                host=self.options.services_host,
-                port=self.options.mock_port,
-                latency_ms=self.options.render_delay_ms,
-            ).start()
+            try:
+                self.mock = MockSegmind(
+                    host=self.options.services_host,
+                    port=self.options.mock_port,
+                    latency_ms=self.options.render_delay_ms,
+                ).start()
+            except OSError as exc:
+                raise _port_error(
+                    exc, self.options.services_host, self.options.mock_port, "VEGART_MOCK_PORT"
+                ) from None
             segmind_url, segmind_key = self.mock.base_url, self.mock.api_key
         elif self.options.backend == "segmind":
             segmind_url, segmind_key = "https://api.segmind.com/v1", self.options.segmind_api_key
@@ -198,7 +285,12 @@ class LocalStack:
             usage_plans=UsagePlans(self._client("apigateway"), self.api_id, model.stage),
             demo_key=self.api_key,
         )
-        self._server = serve(self._api, self.options.host, self.options.port)
+        try:
+            self._server = serve(
+                self._api, self.options.host, self.options.port, access_log=self._access_log
+            )
+        except OSError as exc:
+            raise _port_error(exc, self.options.host, self.options.port, "VEGART_PORT") from None
 
     def stop(self) -> None:
         if self._server is not None:

@@ -648,9 +648,31 @@ class MockSegmind:
         """Script the next render answers; entries as for ``POST /__admin/enqueue``."""
         return self.state.enqueue(b for entry in entries for b in parse_entry(entry))
 
+    def queued(self) -> list[dict[str, Any]]:
+        """What is still scripted, next first (as ``GET /__admin/queue`` lists it)."""
+        return self.state.queued()
+
     def requests(self) -> list[dict[str, Any]]:
         """The journal: every public request received, oldest first, with its outcome."""
         return self.state.journal()
+
+    def wait_for_requests(
+        self, count: int = 1, *, settled: bool = True, timeout: float = 30.0
+    ) -> list[dict[str, Any]]:
+        """The journal once ``count`` requests have arrived (and been answered, if ``settled``).
+
+        For tests whose client runs on another thread or in another process: wait for the
+        condition instead of sleeping. :class:`TimeoutError` after ``timeout`` seconds.
+        """
+        journal = self.state.wait_for_journal(count, settled=settled, timeout=timeout)
+        if journal is None:
+            seen = self.state.journal()
+            answered = sum("outcome" in entry for entry in seen)
+            raise TimeoutError(
+                f"the mock received {len(seen)} requests ({answered} answered) in {timeout} s; "
+                f"waited for {count}{' answered' if settled else ''}"
+            )
+        return journal
 
     def reset(self) -> None:
         """Clear the queue, the journal and the rate windows, and refill the credits."""

@@ -53,6 +53,8 @@ class State:
         self.options = options
         self._clock = clock
         self._lock = threading.Lock()
+        #: Notified whenever the journal gains an entry or an outcome.
+        self._journal_changed = threading.Condition(self._lock)
         # Not for secrets: a seeded generator is the point, so that a run repeats itself.
         self._random = random.Random(options.seed)  # noqa: S311  # nosec B311 # seeded on purpose
         self._credits: dict[str, int] = {}
@@ -160,15 +162,33 @@ class State:
             entry["index"] = self._recorded
             self._recorded += 1
             self._journal.append(entry)
+            self._journal_changed.notify_all()
         return entry
 
     def settle(self, entry: dict[str, Any], outcome: dict[str, Any]) -> None:
         """Write down how a journalled request was answered."""
         with self._lock:
             entry["outcome"] = outcome
+            self._journal_changed.notify_all()
 
     def journal(self) -> list[dict[str, Any]]:
         with self._lock:
+            return [dict(entry) for entry in self._journal]
+
+    def wait_for_journal(
+        self, count: int, *, settled: bool, timeout: float
+    ) -> list[dict[str, Any]] | None:
+        """The journal once it holds ``count`` entries (with outcomes, if ``settled``); ``None``
+        if that has not happened within ``timeout`` seconds."""
+
+        def ready() -> bool:
+            if len(self._journal) < count:
+                return False
+            return not settled or all("outcome" in entry for entry in list(self._journal)[:count])
+
+        with self._journal_changed:
+            if not self._journal_changed.wait_for(ready, timeout):
+                return None
             return [dict(entry) for entry in self._journal]
 
     def clear_journal(self) -> None:

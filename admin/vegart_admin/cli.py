@@ -34,8 +34,10 @@ DefaultUsagePlanId), or with --table and, to have API Gateway enforce rate limit
 --stage and --default-plan. Options given explicitly override the stack's outputs."""
 
 _EPILOG = f"""\
-A key is named by its id (the SHA-256 of the key, as `keys list` shows) or by a unique prefix
-of at least 8 hex digits. The plain key is shown once, by `keys create`, and stored nowhere.
+A key is named by its id (the SHA-256 of the key, as `keys list` shows), by a unique prefix
+of at least 8 hex digits, or by the key itself; `-` reads the key from standard input, which
+keeps it out of the shell's history (`keys disable - < leaked.txt`). The plain key is shown
+once, by `keys create`, and stored nowhere.
 
 --endpoint-url (or ${ENDPOINT_ENV}) points every AWS client at one endpoint, such as
 moto's server in the local stack."""
@@ -91,18 +93,37 @@ def build_parser() -> argparse.ArgumentParser:
         ("enable", "accept a key's requests again"),
     ):
         sub = verbs.add_parser(verb, help=text)
-        sub.add_argument("key", metavar="ID", help="key id or a unique prefix (8+ digits)")
+        _key_argument(sub)
         sub.add_argument("--json", action="store_true", help="answer in JSON")
 
     top_up = verbs.add_parser("top-up", help="add credits to a key (atomically)")
-    top_up.add_argument("key", metavar="ID", help="key id or a unique prefix (8+ digits)")
+    _key_argument(top_up)
     top_up.add_argument("--credits", required=True, type=int, help="credits to add")
     top_up.add_argument("--json", action="store_true", help="answer in JSON")
 
     delete = verbs.add_parser("delete", help="remove a key and its API Gateway key")
-    delete.add_argument("key", metavar="ID", help="key id or a unique prefix (8+ digits)")
+    _key_argument(delete)
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
+
+
+def _key_argument(verb: argparse.ArgumentParser) -> None:
+    verb.add_argument(
+        "key",
+        metavar="KEY",
+        help="key id, a unique prefix of it (8+ hex digits), the key itself, or - to read "
+        "the key from standard input",
+    )
+
+
+def _key_ref(args: argparse.Namespace) -> str:
+    """The key the command names; ``-`` is the first line of standard input."""
+    if args.key != "-":
+        return str(args.key)
+    line = sys.stdin.readline().strip()
+    if not line:
+        raise AdminError("`-` reads the key from standard input, which was empty", exit_code=USAGE)
+    return line
 
 
 def _targets(args: argparse.Namespace) -> Targets:
@@ -145,29 +166,28 @@ def _run(args: argparse.Namespace) -> int:
             burst=args.burst,
             models=args.models,
         )
-        print(views.created(plain, record, as_json_output=args.json))
-        print(
-            "Store this key now: it is not kept anywhere and cannot be shown again.",
-            file=sys.stderr,
-        )
+        print(views.created(plain, record, as_json_output=args.json), flush=True)
+        if args.json:  # standard output is the JSON alone; the reminder goes beside it
+            print(views.STORE_IT_NOW, file=sys.stderr)
         return 0
     if verb == "list":
         records = operations.list_keys(targets)
         print(views.as_json([r.public() for r in records]) if args.json else views.table(records))
         return 0
     if verb == "delete":
-        record = operations.find_key(targets, args.key)
+        record = operations.find_key(targets, _key_ref(args))
         if not args.yes and not _confirm(record):
             print(f"{PROG}: not deleted", file=sys.stderr)
             return FAILURE
         removed = operations.delete_key(targets, record.key_id)
         print(f"deleted {removed.key_id} ({removed.label})")
         return 0
+    ref = _key_ref(args)
     actions: dict[str, Callable[[], KeyRecord]] = {
-        "show": lambda: operations.find_key(targets, args.key),
-        "disable": lambda: operations.set_enabled(targets, args.key, enabled=False),
-        "enable": lambda: operations.set_enabled(targets, args.key, enabled=True),
-        "top-up": lambda: operations.top_up(targets, args.key, args.credits),
+        "show": lambda: operations.find_key(targets, ref),
+        "disable": lambda: operations.set_enabled(targets, ref, enabled=False),
+        "enable": lambda: operations.set_enabled(targets, ref, enabled=True),
+        "top-up": lambda: operations.top_up(targets, ref, args.credits),
     }
     print(_one(actions[verb](), args.json))
     return 0

@@ -27,11 +27,13 @@ from vegart.keys import (
     DEFAULT_BURST,
     DEFAULT_RATE,
     DISABLED,
-    KEY_PREFIX,
+    MIN_KEY_LENGTH,
     MODELS,
     KeyExists,
     KeyNotFound,
     KeyRecord,
+    KeyStore,
+    key_id,
     make_record,
 )
 
@@ -165,36 +167,54 @@ def list_keys(targets: Targets) -> list[KeyRecord]:
 
 
 def find_key(targets: Targets, ref: str) -> KeyRecord:
-    """The key that ``ref`` names: its full id, or a prefix of at least 8 hex digits that
-    matches exactly one key.
+    """The key that ``ref`` names: its full id, a prefix of at least 8 hex digits that matches
+    exactly one key, or the plain key itself (an operator revoking a leaked key holds that).
 
-    A plain key is refused rather than hashed, so that it does not end up in shell history; and
-    ``ref`` is echoed in errors only after it is known to be hex (no plain key is).
+    A plain key is looked up by its hash and never echoed in an error; ``ref`` is echoed only
+    once it is known to be hex, which no key made by ``create`` is.
     """
     ref = ref.strip()
-    if ref.startswith(KEY_PREFIX):
-        raise AdminError(
-            "that is a plain key, not a key id; find its id with `vegart-admin keys list`",
-            exit_code=USAGE,
-        )
-    ref = ref.lower()
-    if not ref or not set(ref) <= _HEX or len(ref) > ID_LENGTH:
-        raise AdminError(
-            "a key id is the key's SHA-256 in hex (64 digits), or a prefix of it",
-            exit_code=USAGE,
-        )
-    if len(ref) < MIN_PREFIX:
-        raise AdminError(f"a key id prefix needs at least {MIN_PREFIX} hex digits", exit_code=USAGE)
+    if not ref:
+        raise AdminError("name a key: its id, a prefix of it, or the key itself", exit_code=USAGE)
     store = targets.store()
+    hex_ref = ref.lower()
+    if set(hex_ref) <= _HEX and len(hex_ref) <= ID_LENGTH:
+        if len(hex_ref) < MIN_PREFIX:
+            raise AdminError(
+                f"a key id prefix needs at least {MIN_PREFIX} hex digits", exit_code=USAGE
+            )
+        # Hex that names no id may still be a key chosen by its owner (the demo key's kind).
+        found = _by_id(store, hex_ref) or _by_plain_key(store, ref)
+        if found is None:
+            raise KeyNotFound(hex_ref)
+        return found
+    if len(ref) < MIN_KEY_LENGTH:
+        raise AdminError(
+            "that is neither a key id (hex digits, at least 8) nor a key "
+            f"(at least {MIN_KEY_LENGTH} characters)",
+            exit_code=USAGE,
+        )
+    found = _by_plain_key(store, ref)
+    if found is None:
+        raise AdminError("no key matches that key or id")
+    return found
+
+
+def _by_plain_key(store: KeyStore, ref: str) -> KeyRecord | None:
+    if len(ref) < MIN_KEY_LENGTH:
+        return None
+    return store.get(key_id(ref), consistent=True)
+
+
+def _by_id(store: KeyStore, ref: str) -> KeyRecord | None:
+    """The key whose id is ``ref`` or starts with it; an error if several do."""
     if len(ref) == ID_LENGTH:
-        return store.require(ref)
+        return store.get(ref, consistent=True)
     matches = [record for record in store if record.key_id.startswith(ref)]
-    if not matches:
-        raise KeyNotFound(ref)
     if len(matches) > 1:
         ids = ", ".join(sorted(record.key_id[:16] for record in matches))
         raise AdminError(f"{len(matches)} keys start with {ref}: {ids}; give more digits")
-    return matches[0]
+    return matches[0] if matches else None
 
 
 def set_enabled(targets: Targets, ref: str, *, enabled: bool) -> KeyRecord:

@@ -28,6 +28,8 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
 #: The id column shows a prefix: long enough to pass back to `show` (8 digits is the minimum).
 ID_WIDTH = 16
 LABEL_WIDTH = 32
+#: Said right under a new key: the one moment it can be copied.
+STORE_IT_NOW = "Store this key now: it is not kept anywhere and cannot be shown again."
 
 
 def as_json(value: Any) -> str:
@@ -78,7 +80,8 @@ def details(record: KeyRecord) -> str:
 
 
 def created(plain_key: str, record: KeyRecord, *, as_json_output: bool = False) -> str:
-    """``create``'s answer: the plain key, labelled and first, then the record."""
+    """``create``'s answer: the plain key, labelled and first, the reminder to store it right
+    under it, then the record after a blank line. In JSON, the key and the record only."""
     if as_json_output:
         return as_json({"api_key": plain_key, "key": record.public()})
-    return f"api_key: {plain_key}\n{details(record)}"
+    return f"api_key: {plain_key}\n{STORE_IT_NOW}\n\n{details(record)}"

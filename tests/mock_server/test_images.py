@@ -108,7 +108,7 @@ def _session(seed: int | None) -> list[tuple[str, str, bytes]]:
             {"prompt": "c"},
         ):
             response = http.post(
-                mock.endpoint, json=body, timeout=5, headers={"x-api-key": mock.api_key}
+                mock.endpoint, json=body, timeout=30, headers={"x-api-key": mock.api_key}
             )
             answers.append(
                 (

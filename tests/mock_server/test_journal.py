@@ -28,7 +28,7 @@ def test_every_public_request_is_journalled_in_order_with_its_outcome(segmind):
     segmind.render()
     segmind.render(b"not json")
     segmind.render(key=None)
-    segmind.http.get(segmind.mock.url + "/v1/unknown-model?x=1", timeout=5)
+    segmind.http.get(segmind.mock.url + "/v1/unknown-model?x=1", timeout=30)
     segmind.mock.enqueue({"status": 502})
     segmind.render()
     journal = segmind.mock.requests()

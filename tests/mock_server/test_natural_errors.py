@@ -158,7 +158,10 @@ def test_a_chunked_body_over_64_kib_is_refused(segmind):
         yield b'"}'
 
     response = segmind.http.post(
-        segmind.mock.endpoint, data=chunks(), timeout=5, headers={"x-api-key": segmind.mock.api_key}
+        segmind.mock.endpoint,
+        data=chunks(),
+        timeout=30,
+        headers={"x-api-key": segmind.mock.api_key},
     )
     segmind.assert_error(response, 400, mentions="64 KiB")
 
@@ -215,7 +218,7 @@ def test_an_unknown_path_or_model_is_a_404(segmind, path, message):
     response = segmind.http.post(
         segmind.mock.url + path,
         json={"prompt": PROMPT},
-        timeout=5,
+        timeout=30,
         headers={"x-api-key": segmind.mock.api_key},
     )
     segmind.assert_error(response, 404, message)
@@ -226,14 +229,14 @@ def test_an_unknown_path_or_model_is_a_404(segmind, path, message):
 )
 def test_another_method_on_the_route_is_a_405(segmind, method):
     response = segmind.http.request(
-        method, segmind.mock.endpoint, timeout=5, headers={"x-api-key": segmind.mock.api_key}
+        method, segmind.mock.endpoint, timeout=30, headers={"x-api-key": segmind.mock.api_key}
     )
     segmind.assert_error(response, 405, "Method not allowed")
     assert response.headers["Allow"] == "POST"
 
 
 def test_head_on_the_route_is_a_405_without_a_body(segmind):
-    response = segmind.http.head(segmind.mock.endpoint, timeout=5)
+    response = segmind.http.head(segmind.mock.endpoint, timeout=30)
     assert response.status_code == 405
     assert response.content == b""
 

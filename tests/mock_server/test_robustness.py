@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
-import time
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -13,7 +13,7 @@ import requests
 ROUTE = b"/v1/segmind-vega-rt-v1"
 
 
-def raw_exchange(port: int, data: bytes, *, timeout: float = 2.0) -> bytes:
+def raw_exchange(port: int, data: bytes, *, timeout: float = 30.0) -> bytes:
     """Send bytes on a fresh connection and read until the server closes it."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(data)
@@ -101,9 +101,13 @@ def test_malformed_http_gets_a_json_error_and_the_server_serves_on(
 
 
 def test_an_oversized_body_is_refused_before_it_is_sent(still_serving):
-    """A 10 MB Content-Length gets its 400 after 1 KiB, without the server waiting for more."""
+    """A 10 MB Content-Length gets its 400 after 1 KiB, without the server waiting for more.
+
+    The client sends 1 KiB and then only listens: an answer can come only from a server that
+    did not wait for the rest.
+    """
     segmind = still_serving
-    with socket.create_connection(("127.0.0.1", segmind.mock.port), timeout=2) as sock:
+    with socket.create_connection(("127.0.0.1", segmind.mock.port), timeout=60) as sock:
         sock.sendall(
             b"POST "
             + ROUTE
@@ -112,14 +116,11 @@ def test_an_oversized_body_is_refused_before_it_is_sent(still_serving):
             + b"\r\nContent-Length: 10000000\r\n\r\n"
             + b"x" * 1024
         )
-        started = time.monotonic()
         answer = sock.recv(65536)
-        took = time.monotonic() - started
     status, headers, body = split_answer(answer)
     assert status == 400
     assert json.loads(body) == {"error": "Request body is larger than 64 KiB"}
     assert headers["connection"] == "close"
-    assert took < 1
     assert segmind.mock.requests()[-1]["outcome"] == {"status": 400}
 
 
@@ -139,9 +140,9 @@ def test_a_large_body_from_requests_reads_the_400_not_a_reset(still_serving):
     ids=["request-line", "headers", "body"],
 )
 def test_a_client_leaving_midway_breaks_nothing(still_serving, partial):
-    with socket.create_connection(("127.0.0.1", still_serving.mock.port), timeout=2) as sock:
+    with socket.create_connection(("127.0.0.1", still_serving.mock.port), timeout=30) as sock:
         sock.sendall(partial)
-    with socket.create_connection(("127.0.0.1", still_serving.mock.port), timeout=2) as sock:
+    with socket.create_connection(("127.0.0.1", still_serving.mock.port), timeout=30) as sock:
         sock.sendall(partial)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
     # and the same, with the rest of the traffic going on around it
@@ -153,7 +154,7 @@ def test_a_client_leaving_midway_breaks_nothing(still_serving, partial):
 def test_a_client_leaving_before_a_slow_answer_breaks_nothing(make_mock, capsys):
     segmind = make_mock(latency_ms=200)
     body = json.dumps({"prompt": "slow", "seed": 1}).encode()
-    with socket.create_connection(("127.0.0.1", segmind.mock.port), timeout=2) as sock:
+    with socket.create_connection(("127.0.0.1", segmind.mock.port), timeout=30) as sock:
         sock.sendall(
             b"POST "
             + ROUTE
@@ -165,12 +166,7 @@ def test_a_client_leaving_before_a_slow_answer_breaks_nothing(make_mock, capsys)
             + body
         )
     # The handler goes on to answer a connection already closed.
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline:
-        journal = segmind.mock.requests()
-        if journal and "outcome" in journal[0]:
-            break
-        time.sleep(0.02)
+    journal = segmind.mock.wait_for_requests(1)
     assert journal[0]["outcome"] == {"status": 200}
     assert segmind.render().status_code == 200
     assert "internal error" not in capsys.readouterr().err
@@ -178,7 +174,7 @@ def test_a_client_leaving_before_a_slow_answer_breaks_nothing(make_mock, capsys)
 
 def test_keep_alive_serves_many_requests_on_one_connection(still_serving):
     segmind = still_serving
-    with socket.create_connection(("127.0.0.1", segmind.mock.port), timeout=2) as sock:
+    with socket.create_connection(("127.0.0.1", segmind.mock.port), timeout=30) as sock:
         request = (
             b"POST "
             + ROUTE
@@ -201,14 +197,17 @@ def test_stop_is_quick_with_idle_keep_alive_connections(make_mock):
             http.post(
                 segmind.mock.endpoint,
                 json={"prompt": "a"},
-                timeout=5,
+                timeout=30,
                 headers={"x-api-key": segmind.mock.api_key},
             ).status_code
             == 200
         )
-    started = time.monotonic()
-    segmind.mock.stop()
-    assert time.monotonic() - started < 1
+    # The sessions keep their connections open: a stop that waited for them would take the
+    # 120 s idle timeout.
+    stopper = threading.Thread(target=segmind.mock.stop)
+    stopper.start()
+    stopper.join(60)
+    assert not stopper.is_alive(), "stop waited for idle keep-alive connections"
     for http in sessions:
         http.close()
     with pytest.raises(requests.ConnectionError):

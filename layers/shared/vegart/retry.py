@@ -18,7 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from .deadline import Deadline
-from .errors import GatewayError, RateLimited
+from .errors import DeadlineExceeded, GatewayError, RateLimited
 from .observability import logger, metrics
 
 
@@ -103,19 +103,27 @@ def with_retries(
 ) -> _T:
     """Run ``attempt`` until it returns, raises a final error, or retrying no longer fits.
 
-    A backend's attempt raises :class:`Transient` for what is worth retrying and any other
-    :class:`GatewayError` for what is final. A rate limit that outlasts the deadline becomes a
-    429 whose ``Retry-After`` is the wait we would have needed.
+    A backend's attempt raises :class:`Transient` for what is worth retrying, any other
+    :class:`GatewayError` for what is final, and :class:`DeadlineExceeded` when the request's
+    time ran out inside it. How the request ends is decided by what the backend did, not by
+    how busy the machine was: once an attempt has failed transiently, running out of time
+    later (while waiting, or inside a retry) ends with that failure (502), never with a 504;
+    a rate limit that outlasts the deadline becomes a 429 whose ``Retry-After`` is the wait
+    we would have needed.
     """
+    failed: Transient | None = None
     for number in range(policy.max_attempts):
         try:
             return attempt()
+        except DeadlineExceeded:
+            if failed is None:
+                raise
+            raise _give_up(failed, failed.wait or 0.0) from None
         except Transient as transient:
+            failed = transient
             wait = transient.wait if transient.wait is not None else policy.backoff(number, rng)
             if number + 1 >= policy.max_attempts or not policy.fits(wait, deadline):
-                if isinstance(transient.error, RateLimited):
-                    raise RateLimited(retry_after=math.ceil(wait)) from None
-                raise transient.error from None
+                raise _give_up(transient, wait) from None
             metrics.add_metric(name="BackendRetries", unit="Count", value=1)
             logger.info(
                 "Retrying the render backend",
@@ -127,3 +135,10 @@ def with_retries(
             )
             sleep(wait)
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _give_up(transient: Transient, wait: float) -> GatewayError:
+    """The client's answer when no attempt is left: the backend's failure, as the contract says."""
+    if isinstance(transient.error, RateLimited):
+        return RateLimited(retry_after=math.ceil(wait))
+    return transient.error

@@ -41,7 +41,7 @@ from ..aws import error_code
 from ..cache_key import RenderSpec
 from ..contract import MODEL_SLUG
 from ..deadline import Deadline
-from ..errors import BadGateway, BadRequest, GatewayTimeout, RateLimited
+from ..errors import BadGateway, BadRequest, DeadlineExceeded, RateLimited
 from ..observability import logger, metrics
 from ..retry import RetryPolicy, Transient, with_retries
 
@@ -112,7 +112,7 @@ class SageMakerBackend:
     def _attempt(self, body: bytes, deadline: Deadline) -> bytes:
         remaining = deadline.remaining()
         if remaining < 1:
-            raise GatewayTimeout
+            raise DeadlineExceeded
         # Whole seconds, so that a warm function keeps a handful of clients, not one a call.
         client = self._client(float(math.floor(remaining)))
         try:
@@ -123,8 +123,8 @@ class SageMakerBackend:
                 Accept="image/jpeg",
             )
             return bytes(answer["Body"].read())
-        except ReadTimeoutError:
-            raise GatewayTimeout from None
+        except ReadTimeoutError:  # the client's read timeout is the deadline
+            raise DeadlineExceeded from None
         except (ConnectTimeoutError, EndpointConnectionError, ConnectionClosedError):
             raise Transient(BadGateway()) from None
         except ClientError as exc:

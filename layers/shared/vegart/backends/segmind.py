@@ -17,7 +17,7 @@ from requests.adapters import HTTPAdapter
 from ..cache_key import RenderSpec
 from ..contract import MODEL_SLUG
 from ..deadline import Deadline
-from ..errors import BadGateway, BadRequest, GatewayTimeout, RateLimited
+from ..errors import BadGateway, BadRequest, DeadlineExceeded, GatewayTimeout, RateLimited
 from ..observability import logger, metrics
 from ..retry import RetryPolicy, Transient, server_wait, with_retries
 
@@ -96,7 +96,7 @@ class SegmindBackend:
     ) -> bytes:
         remaining = deadline.remaining()
         if remaining <= 0:
-            raise GatewayTimeout
+            raise DeadlineExceeded
         timeout = (min(self._connect_timeout, remaining), remaining)
         try:
             response = self._session.post(
@@ -104,8 +104,8 @@ class SegmindBackend:
             )
         except requests.exceptions.ConnectTimeout:
             raise Transient(BadGateway()) from None
-        except requests.exceptions.ReadTimeout:
-            raise GatewayTimeout from None
+        except requests.exceptions.ReadTimeout:  # the read timeout is the deadline
+            raise DeadlineExceeded from None
         except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError):
             raise Transient(BadGateway()) from None
         with response:
@@ -141,9 +141,9 @@ class SegmindBackend:
                 if len(body) > MAX_IMAGE_BYTES:
                     raise BadGateway("The render backend answered something that is not an image")
                 if deadline.expired():
-                    raise GatewayTimeout
+                    raise DeadlineExceeded
         except requests.exceptions.ReadTimeout:
-            raise GatewayTimeout from None
+            raise DeadlineExceeded from None
         except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError):
             raise Transient(BadGateway()) from None  # cut off midway: worth another try
         if not body:
