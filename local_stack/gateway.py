@@ -27,6 +27,7 @@ import base64
 import fnmatch
 import html
 import importlib.util
+import json
 import logging
 import sys
 import threading
@@ -36,14 +37,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .api_model import INTEGRATION_TIMEOUT_SECONDS, ApiModel, FunctionSpec, Route
-from .console import AccessRecord, function_scope
+from .console import function_scope
 from .events import authorizer_event, method_arn, proxy_event
 
 log = logging.getLogger("local_stack")
@@ -351,6 +351,18 @@ class LocalApi:
         pairs.append(("x-amzn-ErrorType", name))
         return Answer(spec.status, pairs, spec.body.encode("utf-8"))
 
+    def refuse(self, name: str, headers: dict[str, str]) -> Answer:
+        """A gateway response for a request that reaches no route, with a request id."""
+        answer = self.gateway_response(name, headers)
+        answer.headers.append(("x-amzn-RequestId", str(uuid.uuid4())))
+        return answer
+
+    def front_door_error(self, status: int, message: str) -> Answer:
+        """An error of the HTTP layer itself (framing, version, sizes): the status it needs,
+        with the headers of the template's default response and the contract's body."""
+        default = self.refuse("DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX", {})
+        return Answer(status, default.headers, json.dumps({"error": message}).encode())
+
     def _demo_page(self) -> Answer:
         page = DEMO_PAGE.read_text(encoding="utf-8").replace(
             "{{DEMO_KEY}}", html.escape(self.demo_key, quote=True)
@@ -390,89 +402,4 @@ def _allows(policy: dict[str, Any], arn: str) -> bool:
     return allowed
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def version_string(self) -> str:
-        return "vegart-local"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
-
-    def _serve(self) -> None:
-        started, clock = time.time(), time.perf_counter()
-        answer = self._respond()
-        if self.server.access_log is not None:
-            self.server.access_log(
-                AccessRecord(
-                    time=started,
-                    method=self.command,
-                    path=urlsplit(self.path).path,
-                    status=answer.status,
-                    cache=answer.header("x-cache"),
-                    millis=(time.perf_counter() - clock) * 1000,
-                    request_id=answer.header("x-amzn-RequestId"),
-                )
-            )
-
-    def _respond(self) -> Answer:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_PAYLOAD:
-            self.close_connection = True
-            answer = self.server.api.gateway_response("REQUEST_TOO_LARGE", {})
-        else:
-            body = self.rfile.read(length) if length else b""
-            headers = {name.lower(): value for name, value in self.headers.items()}
-            answer = self.server.api.handle(self.command, self.path, headers, body)
-        self.send_response(answer.status)
-        for name, value in answer.headers:
-            if name.lower() not in ("content-length", "connection"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(answer.body)
-        return answer
-
-    def __getattr__(self, name: str) -> Any:
-        # Every method reaches the API, as at API Gateway (an ANY route takes them all).
-        if name.startswith("do_"):
-            return self._serve
-        raise AttributeError(name)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    #: socketserver's default backlog of 5 resets a burst of browsers or load-test clients.
-    request_queue_size = 128
-
-    def __init__(
-        self,
-        address: tuple[str, int],
-        api: LocalApi,
-        access_log: Callable[[AccessRecord], None] | None,
-    ) -> None:
-        self.api = api
-        self.access_log = access_log
-        super().__init__(address, _Handler)
-
-
-def serve(
-    api: LocalApi,
-    host: str = "127.0.0.1",
-    port: int = 3000,
-    *,
-    access_log: Callable[[AccessRecord], None] | None = None,
-) -> _Server:
-    """Start answering on ``host:port`` in a background thread; the server (``.shutdown()``).
-
-    ``access_log`` gets a record of every answered request. Binding fails with ``OSError``.
-    """
-    server = _Server((host, port), api, access_log)
-    threading.Thread(target=server.serve_forever, name="local-api", daemon=True).start()
-    return server
-
-
-__all__ = ["Answer", "LocalApi", "TokenBucket", "UsagePlans", "serve"]
+__all__ = ["Answer", "LocalApi", "TokenBucket", "UsagePlans"]

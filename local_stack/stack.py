@@ -35,7 +35,8 @@ from vegart.keys import MIN_KEY_LENGTH
 from .api_model import load
 from .console import AccessRecord
 from .demo import DEMO_KEY, DEMO_LABEL
-from .gateway import LocalApi, UsagePlans, serve
+from .gateway import LocalApi, UsagePlans
+from .http_front import serve
 from .moto_atomicity import make_item_writes_atomic
 from .resources import Deployment, create_resources
 

@@ -208,12 +208,9 @@ class _Handler(BaseHTTPRequestHandler):
         length_header = self.headers.get("Content-Length")
         if length_header is None:
             return b""
-        try:
-            length = int(length_header)
-        except ValueError as exc:
-            raise InvalidRequest("Content-Length is not a number") from exc
-        if length < 0:
+        if not length_header.strip().isdigit() or not length_header.strip().isascii():
             raise InvalidRequest("Content-Length is not a number")
+        length = int(length_header)
         if length > limit:
             raise _BodyTooLarge
         return self.rfile.read(length)
@@ -223,10 +220,10 @@ class _Handler(BaseHTTPRequestHandler):
         size = 0
         while True:
             line = self.rfile.readline(1024)
-            try:
-                chunk = int(line.split(b";")[0].strip(), 16)
-            except ValueError as exc:
-                raise InvalidRequest("Malformed chunked body") from exc
+            size_field = line.split(b";")[0].strip()
+            if not size_field or size_field.strip(b"0123456789abcdefABCDEF"):
+                raise InvalidRequest("Malformed chunked body")  # "-1", "+5", "0x10" too
+            chunk = int(size_field, 16)
             if chunk == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass  # trailers

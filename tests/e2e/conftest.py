@@ -135,6 +135,25 @@ def running(info: dict[str, str], console: list[str], errors: list[str]) -> Runn
     )
 
 
+def admin(stack: RunningStack, *arguments: str) -> str:
+    """``vegart-admin`` against the local stack, as its banner tells an operator to run it."""
+    command = [sys.executable, "-m", "vegart_admin", "--stack", stack.stack]
+    command += ["--endpoint-url", stack.aws_url, *arguments]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def roomy_key(local_stack: RunningStack) -> str:
+    """A key with a rate, a burst and credits that no test (fuzzing included) exhausts."""
+    out = admin(
+        local_stack,
+        *("keys", "create", "--label", "roomy", "--credits", "1000000"),
+        *("--rate", "10000", "--burst", "5000", "--json"),
+    )
+    return str(json.loads(out)["api_key"])
+
+
 def empty_the_cache(stack: RunningStack) -> None:
     """Forget every cached render, so that a test's first request is a miss whatever ran first."""
     s3 = boto3.client(

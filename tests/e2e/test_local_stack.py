@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from segmind import SegmindClient
 from segmind.exceptions import SegmindError
 
 from mock_server import render_jpeg
-from tests.e2e.conftest import ROOT, RunningStack
+from tests.e2e.conftest import ROOT, RunningStack, admin
 
 SEED_PAGE = ROOT.parent / "shared" / "seeds" / "segmind-vega-rt-v1.txt"
 if not SEED_PAGE.exists():
@@ -42,14 +40,6 @@ def post(stack: RunningStack, body: Any = None, *, key: str | None = "demo", **k
 def renders(stack: RunningStack) -> int:
     """Render requests the mock Segmind received since its reset."""
     return sum(1 for entry in stack.mock.requests() if entry.get("method") == "POST")
-
-
-def admin(stack: RunningStack, *arguments: str) -> str:
-    """``vegart-admin`` against the local stack, as its banner tells an operator to run it."""
-    command = [sys.executable, "-m", "vegart_admin", "--stack", stack.stack]
-    command += ["--endpoint-url", stack.aws_url, *arguments]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
-    return done.stdout
 
 
 def seed_snippet() -> str:

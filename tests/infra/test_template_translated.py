@@ -654,13 +654,13 @@ def test_render_function_reads_and_updates_keys_only(
     grants = role_grants(tracing_off(translated, sam_template), "RenderFunctionRole")
     dynamodb = {(action, resource) for action, resource in grants if action.startswith("dynamodb:")}
     # Debit, refund and balance are conditional UpdateItems; GetItem tells why a debit failed.
-    # No PutItem or DeleteItem on keys: only vegart-admin (the operator's credentials) makes
-    # them. PutItem and DeleteItem only on the leases table, for coalescing renders.
+    # No PutItem or DeleteItem anywhere: only vegart-admin (the operator's credentials) makes
+    # keys, and a lease is taken and settled with conditional UpdateItems, watched with GetItem.
     assert dynamodb == {
         grant("dynamodb:GetItem", KEYS_TABLE_ARN),
         grant("dynamodb:UpdateItem", KEYS_TABLE_ARN),
-        grant("dynamodb:PutItem", LEASES_TABLE_ARN),
-        grant("dynamodb:DeleteItem", LEASES_TABLE_ARN),
+        grant("dynamodb:GetItem", LEASES_TABLE_ARN),
+        grant("dynamodb:UpdateItem", LEASES_TABLE_ARN),
     }
 
 

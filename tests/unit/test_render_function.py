@@ -16,6 +16,7 @@ import responses
 from mock_server import render_jpeg
 from tests.conftest import SEGMIND_TEST_KEY
 from tests.support.lambda_events import (
+    CLIENT_KEY_ID,
     FakeContext,
     api_event,
     header,
@@ -83,10 +84,14 @@ def test_a_repeated_request_is_a_cache_hit_without_a_backend_call(
 ) -> None:
     first = invoke(fn, api_event(PROMPT))
     second = invoke(fn, api_event({**PROMPT, "base64": True}))
+    third, fourth = (invoke(fn, api_event({**PROMPT, "base64": b})) for b in (False, True))
     assert header(second, "x-cache") == "HIT"
     assert base64.b64decode(response_json(second)["image"]) == response_body(first)
-    assert header(second, "ETag") == header(first, "ETag")
     assert len(segmind.calls) == 1
+    # A strong ETag promises equal bytes: one per representation of the same image.
+    assert header(third, "ETag") == header(first, "ETag")
+    assert header(fourth, "ETag") == header(second, "ETag")
+    assert header(second, "ETag") != header(first, "ETag")
 
 
 def test_seed_minus_one_is_resolved_before_the_cache_and_reported(
@@ -274,3 +279,35 @@ def test_a_missing_segmind_secret_is_a_502(fn: ModuleType, aws: dict[str, Any]) 
         response = invoke(fn, api_event(PROMPT))
         assert len(mock.calls) == 0
     assert_error(response, 502)
+
+
+def test_a_key_disabled_since_its_authorization_gets_no_cache_hit(
+    fn: ModuleType, segmind: responses.RequestsMock, keys: Any
+) -> None:
+    """The authorizer's answer is cached for minutes; the hit path reads the key itself."""
+    assert invoke(fn, api_event(PROMPT))["statusCode"] == 200
+    keys.update(CLIENT_KEY_ID, status="disabled")
+    for body in (PROMPT, {**PROMPT, "seed": 1}):  # a hit, and a miss
+        assert_error(invoke(fn, api_event(body)), 403, "disabled")
+    assert len(segmind.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("event", "status"),
+    [
+        (api_event(PROMPT), 200),
+        (api_event({"prompt": ""}), 400),
+        (api_event(PROMPT, key_id=None), 401),
+        (api_event(None, method="GET"), 405),
+        (api_event(PROMPT, path="/v1/another-model"), 404),
+    ],
+    ids=["200", "400", "401", "405", "404"],
+)
+def test_every_answer_carries_allow_origin_even_without_an_origin(
+    fn: ModuleType, segmind: responses.RequestsMock, event: dict[str, Any], status: int
+) -> None:
+    assert "Origin" not in event["headers"]
+    response = invoke(fn, event)
+    assert response["statusCode"] == status
+    assert header(response, "Access-Control-Allow-Origin") == "*"
+    assert "x-request-id" in (header(response, "Access-Control-Expose-Headers") or "")

@@ -49,6 +49,22 @@ def cors_config(config: Settings | None = None) -> CORSConfig:
     )
 
 
+def with_allowed_origin(response: dict[str, Any], config: Settings | None = None) -> dict[str, Any]:
+    """The proxy answer with ``Access-Control-Allow-Origin``, which every answer carries.
+
+    Powertools adds the CORS headers only when the request names an allowed ``Origin``; a
+    request without one (a server, curl, a page whose browser left it out) gets the first
+    allowed origin, so that the contract's "every answer" holds. A browser compares it with
+    its own origin as always.
+    """
+    headers = response.setdefault("multiValueHeaders", {})
+    present = {name.lower() for name in (*headers, *(response.get("headers") or {}))}
+    if "access-control-allow-origin" not in present:
+        headers["Access-Control-Allow-Origin"] = [(config or settings()).allowed_origins[0]]
+        headers["Access-Control-Expose-Headers"] = [",".join(EXPOSED_HEADERS)]
+    return response
+
+
 def request_id(event: APIGatewayProxyEvent) -> str:
     """API Gateway's id for the request: the one its access logs and our logs carry."""
     return event.request_context.request_id or ""
@@ -112,7 +128,8 @@ def image_response(result: RenderResult, *, base64_body: bool, req_id: str) -> R
         "x-seed-value": str(result.seed),
         "x-request-id": req_id,
         "x-cache": "HIT" if result.cache_hit else "MISS",
-        "ETag": result.etag,
+        # One validator per representation: the JSON answer's bytes are not the JPEG's.
+        "ETag": result.etag_of("json" if base64_body else "jpeg"),
     }
     if result.remaining_credits is not None:
         headers["x-remaining-credits"] = str(result.remaining_credits)

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .jpeg import is_valid_render
+from .jpeg import MAX_JPEG_BYTES, is_valid_render
 from .observability import logger, metrics
 
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -31,7 +31,11 @@ class RenderCache:
         """The cached image, or None for a miss and for any fault of S3."""
         try:
             response = self._s3().get_object(Bucket=self._bucket, Key=key)
-            image = response["Body"].read()
+            if int(response.get("ContentLength") or 0) > MAX_JPEG_BYTES:
+                response["Body"].close()
+                image = b""  # no render is that large: not read into memory, ignored below
+            else:
+                image = response["Body"].read()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in _MISSING:
                 self._fault("read", exc)

@@ -55,9 +55,15 @@ def cache_key(spec: RenderSpec) -> str:
     return f"{KEY_VERSION}/{spec.backend}/{spec.model}/{spec.digest()}.jpg"
 
 
-def etag(key: str) -> str:
-    """A strong validator for the image stored under ``key``: equal keys, equal bytes."""
-    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+def etag(key: str, representation: str = "jpeg") -> str:
+    """A strong validator of the image stored under ``key``, as sent in ``representation``.
+
+    Equal keys, equal bytes: the raw JPEG keeps the key's own validator; any other way of
+    sending the same image (``json``, base64 in a JSON body) has one of its own, since a
+    strong ETag promises byte-for-byte equal bodies.
+    """
+    tag = key if representation == "jpeg" else f"{key}#{representation}"
+    return '"' + hashlib.sha256(tag.encode()).hexdigest()[:32] + '"'
 
 
 def prompt_fingerprint(prompt: str) -> str:

@@ -98,23 +98,45 @@ def _flag(body: dict[str, Any], name: str) -> bool:
     return value
 
 
-def parse_render_request(body: bytes | str | None) -> RenderRequest:
-    """Validate a raw request body; raise :class:`BadRequest` naming the first bad field.
+#: Digits beyond any field's range: a longer integer is read as this, signed, so that its
+#: field's range check names it (rather than Python's 4,300-digit limit refusing the body).
+_MAX_DIGITS = 40
+_BEYOND_ANY_FIELD = 10**_MAX_DIGITS
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) <= _MAX_DIGITS:
+        return int(text)
+    return -_BEYOND_ANY_FIELD if text.startswith("-") else _BEYOND_ANY_FIELD
+
+
+def _not_json(name: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity``: Python's json reads them, RFC 8259 does not."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """A request body as JSON (RFC 8259, UTF-8 only), which must be an object.
 
     The body is parsed as JSON whatever its Content-Type says, as Segmind does.
     """
-    raw = body.encode() if isinstance(body, str) else (body or b"")
     if len(raw) > MAX_BODY_BYTES:
         raise BadRequest(f"Request body must be at most {MAX_BODY_BYTES // 1024} KiB")
     try:
         # UTF-8 only (RFC 8259 §8.1): json.loads would also guess UTF-16 and UTF-32 from bytes.
-        document = json.loads(raw.decode("utf-8"))
+        document = json.loads(raw.decode("utf-8"), parse_int=_integer, parse_constant=_not_json)
     except (ValueError, RecursionError) as exc:
-        # ValueError covers JSONDecodeError, UnicodeDecodeError and integers past Python's
-        # digit limit (a 5,000-digit seed is not a seed, but it must not be a 500 either).
+        # ValueError covers JSONDecodeError, UnicodeDecodeError and the non-JSON constants.
         raise BadRequest("Request body must be valid JSON") from exc
     if not isinstance(document, dict):
         raise BadRequest("Request body must be a JSON object")
+    return document
+
+
+def parse_render_request(body: bytes | str | None) -> RenderRequest:
+    """Validate a raw request body; raise :class:`BadRequest` naming the first bad field."""
+    raw = body.encode() if isinstance(body, str) else (body or b"")
+    document = parse_json_object(raw)
     prompt = _prompt(document)
     steps, seed, width, height = (field.read(document) for field in INT_FIELDS)
     return RenderRequest(prompt, steps, seed, width, height, _flag(document, "base64"))

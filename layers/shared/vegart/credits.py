@@ -66,12 +66,37 @@ class CreditLedger:
         return remaining
 
     def balance(self, key_hash: str) -> int:
-        """The balance for a cache hit's ``x-remaining-credits``, marking the key as used."""
+        """The balance for a cache hit's ``x-remaining-credits``, marking the key as used.
+
+        A hit is free but not open: the same write refuses a key disabled since the
+        authorizer's answer was cached (403), as a debit would.
+        """
         return self._update(
             "balance",
             key_hash,
             UpdateExpression="SET last_used_at = :now",
-            ExpressionAttributeValues={":now": {"S": utc_now()}},
+            ConditionExpression="#status = :active",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":now": {"S": utc_now()}, ":active": {"S": ACTIVE}},
+        )
+
+    def require_credit(self, key_hash: str) -> int:
+        """The balance of an active key that can pay for a render, without spending it.
+
+        For a request about to wait on another's render: one that could not be charged for
+        a render of its own is refused now (406, or 403 if disabled), not after the wait.
+        """
+        return self._update(
+            "check",
+            key_hash,
+            UpdateExpression="SET last_used_at = :now",
+            ConditionExpression="credits >= :one AND #status = :active",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":active": {"S": ACTIVE},
+                ":now": {"S": utc_now()},
+            },
         )
 
     def _update(self, operation: str, key_hash: str, **request: Any) -> int:

@@ -84,3 +84,29 @@ class DeadlineExceeded(GatewayTimeout):
     failing is still the backend failing (502), whereas a backend that answered 504, or never
     answered at all, is a 504.
     """
+
+
+_BY_STATUS: dict[int, type[GatewayError]] = {
+    error.status: error
+    for error in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        InsufficientCredits,
+        InternalError,
+        BadGateway,
+        GatewayTimeout,
+    )
+}
+
+
+def error_for_status(status: int, message: str, *, retry_after: int | None = None) -> GatewayError:
+    """The contract's error for ``status``: how one request answers another's failure.
+
+    A status outside the contract's table is the backend failing (502).
+    """
+    if status == RateLimited.status:
+        return RateLimited(message or None, retry_after=retry_after or 1)
+    return _BY_STATUS.get(status, BadGateway)(message or None)

@@ -13,17 +13,15 @@ from .cache_key import KEY_VERSION, RenderSpec, cache_key, etag, prompt_fingerpr
 from .contract import RANDOM_SEED, RenderRequest
 from .credits import CreditLedger
 from .deadline import Deadline
-from .errors import BadGateway, GatewayTimeout
+from .errors import BadGateway, GatewayError, GatewayTimeout
 from .jpeg import InvalidImage, check_render
-from .leases import RenderLeases
+from .leases import LeasesUnavailable, RenderLeases
 from .observability import logger, metrics
 
 #: Seeds the gateway picks for -1 stay within 32 bits, which every backend accepts.
 PICKED_SEED_LIMIT = 2**32
-#: How often a request waiting for another's render looks for the image.
+#: How often a request watching another's render reads the lease.
 LEASE_POLL_SECONDS = 0.2
-#: Polls between two attempts at the lease while waiting (about a second).
-LEASE_RETRY_POLLS = 5
 
 
 def pick_seed() -> int:
@@ -41,9 +39,9 @@ class RenderResult:
     #: The caller's balance after this request; ``None`` where no ledger is kept.
     remaining_credits: int | None = None
 
-    @property
-    def etag(self) -> str:
-        return etag(self.key)
+    def etag_of(self, representation: str) -> str:
+        """The strong validator of this image as ``jpeg`` bytes or as base64 ``json``."""
+        return etag(self.key, representation)
 
 
 class RenderService:
@@ -58,6 +56,7 @@ class RenderService:
         seeds: Callable[[], int] = pick_seed,
         leases: RenderLeases | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.backend = backend
         self.cache = cache
@@ -65,6 +64,7 @@ class RenderService:
         self.leases = leases if cache is not None else None  # waiting needs a cache to read
         self._seeds = seeds
         self._sleep = sleep
+        self._clock = clock
 
     def spec(self, request: RenderRequest) -> RenderSpec:
         """Decide every input, the seed included, before the cache is asked."""
@@ -88,64 +88,100 @@ class RenderService:
         cached = self.cache.get(key) if self.cache is not None else None
         lease = None
         if cached is None and self.leases is not None:
-            cached, lease = self._await_turn(key, deadline)
+            cached, lease = self._await_turn(key, deadline, account)
         if cached is not None:
             metrics.add_metric(name="CacheHits", unit="Count", value=1)
             balance = self.ledger.balance(account) if self.ledger else None
             return RenderResult(cached, spec.seed, True, key, balance)
-        try:
-            return self._render_new(spec, key, deadline, request_id, account)
-        finally:
-            if lease is not None and self.leases is not None:
-                self.leases.release(key, lease)
+        return self._render_new(
+            spec, key, deadline, request_id=request_id, account=account, lease=lease
+        )
 
-    def _await_turn(self, key: str, deadline: Deadline) -> tuple[bytes | None, str | None]:
-        """Take the lease on ``key``, or wait for the image of whoever holds it.
+    def _await_turn(
+        self, key: str, deadline: Deadline, account: str
+    ) -> tuple[bytes | None, str | None]:
+        """Take the lease on ``key``, or watch whoever holds it until its outcome is known.
 
-        ``(image, None)`` when another request rendered it meanwhile, ``(None, token)`` when
-        this request holds the lease and must render; 504 if neither happens in time. A waiter
-        reads the cache every poll but asks for the lease again only now and then: the lease
-        frees up only when its holder failed, and a burst of waiters must not hammer the table.
+        ``(None, token)``: this request holds the lease and renders. ``(image, None)``: another
+        request rendered it meanwhile. The holder's failure is raised as this request's own
+        answer, at once. A request that could not pay for a render is refused before it waits
+        (406, or 403 for a disabled key), and the wait never outlasts the deadline (504).
         """
         assert self.leases is not None
         assert self.cache is not None
-        token = self.leases.acquire(key, deadline.remaining())
-        if token is not None:
-            return None, token
+        claim = self.leases.acquire(key, deadline.remaining())
+        if claim.token is not None:
+            return None, claim.token
+        if self.ledger is not None:
+            self.ledger.require_credit(account)
         metrics.add_metric(name="CoalescedRenders", unit="Count", value=1)
-        polls = 0
+        watched = claim.holder
         while deadline.remaining() > LEASE_POLL_SECONDS:
             self._sleep(LEASE_POLL_SECONDS)
-            polls += 1
+            try:
+                lease = self.leases.read(key)
+            except LeasesUnavailable:
+                return None, None  # render on our own: availability over coordination
+            if lease is not None and lease.holder is not None:
+                if watched is None:
+                    watched = lease.holder
+                if lease.holder == watched and lease.expires_at >= self._clock():
+                    continue  # still rendering
+            elif lease is not None and lease.failure and lease.failure.holder == watched:
+                metrics.add_metric(name="CoalescedFailures", unit="Count", value=1)
+                raise lease.failure.error()
+            # The watched attempt is over (or its holder has crashed): the image, or our turn.
             image = self.cache.get(key)
             if image is not None:
                 return image, None
-            if polls % LEASE_RETRY_POLLS == 0:
-                token = self.leases.acquire(key, deadline.remaining())
-                if token is not None:
-                    # The holder gave up just now; it may have stored the image first.
-                    image = self.cache.get(key)
-                    if image is None:
-                        return None, token
-                    self.leases.release(key, token)
-                    return image, None
+            claim = self.leases.acquire(key, deadline.remaining())
+            if claim.token is not None:
+                return None, claim.token
+            watched = claim.holder  # someone else took it first: watch them instead
         raise GatewayTimeout
 
     def _render_new(
-        self, spec: RenderSpec, key: str, deadline: Deadline, request_id: str, account: str
+        self,
+        spec: RenderSpec,
+        key: str,
+        deadline: Deadline,
+        *,
+        request_id: str,
+        account: str,
+        lease: str | None,
     ) -> RenderResult:
+        """Charge, render, store. A refusal of the charge is this caller's own and ends the
+        lease plainly; a failure of the render is written on the lease for its watchers."""
+        try:
+            remaining = self.ledger.debit(account) if self.ledger else None
+        except BaseException:
+            self._release(key, lease)
+            raise
         metrics.add_metric(name="CacheMisses", unit="Count", value=1)
-        remaining = self.ledger.debit(account) if self.ledger else None
         try:
             image = self._render_checked(spec, deadline)
+        except GatewayError as error:
+            self._refund(account)
+            if lease is not None and self.leases is not None:
+                self.leases.fail(key, lease, error)
+            raise
         except BaseException:
-            if self.ledger is not None:
-                self.ledger.refund(account)
+            self._refund(account)
+            self._release(key, lease)
             raise
         if self.cache is not None:
             self.cache.put(key, image, _metadata(spec, request_id))
+        self._release(key, lease)
         metrics.add_metric(name="Renders", unit="Count", value=1)
         return RenderResult(image, spec.seed, False, key, remaining)
+
+    def _refund(self, account: str) -> None:
+        if self.ledger is not None:
+            self.ledger.refund(account)
+
+    def _release(self, key: str, lease: str | None) -> None:
+        if lease is not None and self.leases is not None:
+            self.leases.release(key, lease)
 
     def _render_checked(self, spec: RenderSpec, deadline: Deadline) -> bytes:
         image = self.backend.render(spec, deadline)

@@ -40,42 +40,68 @@ class RetryPolicy:
         return deadline.remaining() - wait >= self.min_attempt_seconds
 
 
-def _parse_time(value: str) -> datetime | None:
-    text = value.strip()
-    try:
-        number = float(text)
-    except ValueError:
-        pass
-    else:
-        seconds = number / 1000 if number > 1e11 else number  # milliseconds since the epoch
-        return datetime.fromtimestamp(seconds, UTC)
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+#: The longest wait taken from a backend's own words. Beyond an hour a limit is as good as
+#: "not within this request", and an absurd header (``1e400``, a date in the year 9999) must
+#: not become an absurd ``Retry-After`` for the client.
+MAX_SERVER_WAIT_SECONDS = 3600.0
 
 
 def server_wait(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
-    """Seconds the server asked us to wait, from Retry-After or x-rate-limit-reset-at-utc."""
+    """Seconds the server asked us to wait, from Retry-After or x-rate-limit-reset-at-utc.
+
+    Between 0 and :data:`MAX_SERVER_WAIT_SECONDS`, or ``None`` when neither header says
+    anything readable. A header is the backend's text, untrusted like any input: whatever it
+    holds, the answer is a number or ``None``, never an exception.
+    """
     now = now or datetime.now(UTC)
-    retry_after = headers.get("Retry-After")
-    if retry_after is not None:
-        text = retry_after.strip()
-        if text.isdigit():
-            return float(text)
-        moment = _parse_time(text)
-        if moment is not None:
-            return max(0.0, (moment - now).total_seconds())
-    reset_at = headers.get("x-rate-limit-reset-at-utc")
-    if reset_at is not None:
-        moment = _parse_time(reset_at)
-        if moment is not None:
-            return max(0.0, (moment - now).total_seconds())
+    for name, delay_seconds in (("Retry-After", True), ("x-rate-limit-reset-at-utc", False)):
+        value = headers.get(name)
+        if value is not None:
+            wait = _wait_from(str(value), now, delay_seconds=delay_seconds)
+            if wait is not None:
+                return wait
     return None
+
+
+def _wait_from(value: str, now: datetime, *, delay_seconds: bool) -> float | None:
+    """Seconds until the time ``value`` names; ``delay_seconds`` also reads a plain count."""
+    text = value.strip()
+    if delay_seconds and text.isascii() and text.isdigit():
+        return _bounded(float(text))  # 400 digits are inf as a float: bounded like the rest
+    moment = _parse_time(text)
+    if moment is None:
+        return None
+    try:
+        return _bounded((moment - now).total_seconds())
+    except (OverflowError, ValueError):  # an offset that carries the time out of range
+        return None
+
+
+def _bounded(seconds: float) -> float | None:
+    if math.isnan(seconds):
+        return None
+    return min(max(0.0, seconds), MAX_SERVER_WAIT_SECONDS)
+
+
+def _parse_time(text: str) -> datetime | None:
+    """An epoch time (seconds or milliseconds), an ISO 8601 time or an HTTP date."""
+    try:
+        number = float(text)
+    except ValueError:
+        number = None
+    try:
+        if number is not None:
+            if not math.isfinite(number):
+                return None
+            seconds = number / 1000 if abs(number) > 1e11 else number  # milliseconds
+            return datetime.fromtimestamp(seconds, UTC)
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, OverflowError, OSError, IndexError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 _T = TypeVar("_T")

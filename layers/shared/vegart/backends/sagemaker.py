@@ -60,7 +60,7 @@ def _refusal(error: ClientError) -> str | None:
     original = error.response.get("OriginalMessage") or ""
     try:
         document = json.loads(original)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # the model's text: untrusted like any input
         document = {"message": original}
     message = document.get("message") if isinstance(document, dict) else None
     if not isinstance(message, str) or not message.startswith(BAD_REQUEST_PREFIX):

@@ -18,11 +18,10 @@ from ..cache_key import RenderSpec
 from ..contract import MODEL_SLUG
 from ..deadline import Deadline
 from ..errors import BadGateway, BadRequest, DeadlineExceeded, GatewayTimeout, RateLimited
+from ..jpeg import MAX_JPEG_BYTES
 from ..observability import logger, metrics
 from ..retry import RetryPolicy, Transient, server_wait, with_retries
 
-#: Larger than any 1024 x 1024 JPEG; a body beyond it is not an image we asked for.
-MAX_IMAGE_BYTES = 8 * 1024 * 1024
 _CHUNK = 64 * 1024
 _MESSAGE_LIMIT = 300
 
@@ -40,7 +39,7 @@ def _upstream_message(response: requests.Response) -> str:
     """Segmind's own message for a 400, trimmed; never the raw body of something else."""
     try:
         document = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # the backend's body: untrusted like any input
         return BadRequest.default_message
     message = document.get("error") if isinstance(document, dict) else None
     if not isinstance(message, str) or not message.strip():
@@ -138,7 +137,7 @@ class SegmindBackend:
         try:
             for chunk in response.iter_content(_CHUNK):
                 body += chunk
-                if len(body) > MAX_IMAGE_BYTES:
+                if len(body) > MAX_JPEG_BYTES:
                     raise BadGateway("The render backend answered something that is not an image")
                 if deadline.expired():
                     raise DeadlineExceeded
