@@ -39,9 +39,12 @@ chromium:
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check --quiet .
+	$(BIN)/mypy
 
 format: $(TEST_STAMP)
 	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 test: chromium lint
 	$(BIN)/python -m pytest

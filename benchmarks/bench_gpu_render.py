@@ -30,11 +30,12 @@ import warnings
 from dataclasses import dataclass, replace
 from typing import Any
 
-from _common import ROOT, table
+from devkit.bench import table
+from devkit.model_server import use_model_server_code
 
-sys.path[:0] = [str(ROOT / "sagemaker"), str(ROOT / "sagemaker" / "code")]
+use_model_server_code()  # the server's modules live outside any package, as in the container
 
-import inference  # noqa: E402 (after the path: the server's modules live outside any package)
+import inference  # noqa: E402
 import random_vega  # noqa: E402
 import torch  # noqa: E402
 from diffusers import AutoencoderKL  # noqa: E402

@@ -16,7 +16,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from _common import table, use_bench_env
+from devkit.bench import table, use_bench_env
 
 REPEAT = 200
 

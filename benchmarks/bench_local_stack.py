@@ -12,88 +12,38 @@ Run with ``.venv/bin/python benchmarks/bench_local_stack.py`` (``make bench`` ru
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import statistics
-import subprocess
-import sys
-import threading
 import time
+from collections.abc import Callable
 
 import requests
-from _common import ROOT, table
+
+from devkit.bench import table
+from devkit.stack_process import RunningStack, create_key, start, stop
 
 RUNS = 60
 STARTS = 3
 
 
-def start(env_extra: dict[str, str]) -> tuple[subprocess.Popen[str], dict[str, str], float]:
-    """Start the stack; its description and the seconds until its first render answered."""
-    env = {**os.environ, "VEGART_PORT": "0", "VEGART_AWS_PORT": "0", "VEGART_MOCK_PORT": "0"}
-    env.update(env_extra)
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack", "--json", "--render-delay-ms", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    info = json.loads(process.stdout.readline())
-    threading.Thread(target=process.stdout.read, daemon=True).start()
+def started_and_answered() -> tuple[RunningStack, float]:
+    """Start the stack; it and the seconds until its first render answered."""
+    began = time.perf_counter()
+    stack = start()
     answer = requests.post(
-        info["render_url"],
+        stack.render_url,
         json={"prompt": "first light"},
-        headers={"x-api-key": info["api_key"]},
+        headers={"x-api-key": stack.api_key},
         timeout=30,
     )
     assert answer.status_code == 200, answer.text
-    return process, info, time.perf_counter() - started
+    return stack, time.perf_counter() - began
 
 
-def stop(process: subprocess.Popen[str]) -> None:
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=30)
-
-
-def fast_key(info: dict[str, str]) -> str:
-    """A key whose usage plan will not throttle the benchmark, made as an operator would."""
-    made = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vegart_admin",
-            "--stack",
-            info["stack"],
-            "--endpoint-url",
-            info["aws_url"],
-            "keys",
-            "create",
-            "--label",
-            "bench",
-            "--credits",
-            "100000",
-            "--rate",
-            "10000",
-            "--burst",
-            "5000",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(made.stdout)["api_key"]
-
-
-def median_ms(call: object, runs: int = RUNS) -> float:
+def median_ms(call: Callable[[int], object], runs: int = RUNS) -> float:
     samples = []
     for index in range(runs):
         began = time.perf_counter()
-        call(index)  # type: ignore[operator]
+        call(index)
         samples.append((time.perf_counter() - began) * 1000)
     return statistics.median(samples)
 
@@ -101,23 +51,23 @@ def median_ms(call: object, runs: int = RUNS) -> float:
 def main() -> None:
     first_answers = []
     for _ in range(STARTS):
-        process, _, seconds = start({})
-        stop(process)
+        stack, seconds = started_and_answered()
+        stop(stack)
         first_answers.append(seconds)
 
-    process, info, _ = start({})
+    stack, _ = started_and_answered()
     try:
         gateway, mock = requests.Session(), requests.Session()
-        key = {"x-api-key": fast_key(info)}
+        key = {"x-api-key": create_key(stack, "bench", 100_000)[0]}
         mock_key = {"x-api-key": "sg-mock-key"}
-        mock_render = info["mock_url"] + "/v1/segmind-vega-rt-v1"
+        mock_render = stack.mock.url + "/v1/segmind-vega-rt-v1"
 
         def via_gateway_hit(_: int) -> None:
-            gateway.post(info["render_url"], json={"prompt": "hit", "seed": 1}, headers=key)
+            gateway.post(stack.render_url, json={"prompt": "hit", "seed": 1}, headers=key)
 
         def via_gateway_miss(index: int) -> None:
             body = {"prompt": f"miss {index}", "seed": 1}
-            assert gateway.post(info["render_url"], json=body, headers=key).status_code == 200
+            assert gateway.post(stack.render_url, json=body, headers=key).status_code == 200
 
         def direct(index: int) -> None:
             body = {"prompt": f"direct {index}", "seed": 1}
@@ -130,7 +80,7 @@ def main() -> None:
         direct_again_ms = median_ms(lambda i: direct(i + RUNS))
         baseline = statistics.mean([direct_ms, direct_again_ms])
     finally:
-        stop(process)
+        stop(stack)
 
     print(
         table(

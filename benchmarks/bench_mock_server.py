@@ -41,7 +41,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import requests
-from _common import ROOT, table
+
+from devkit.bench import ROOT, table
 
 JPEG_PROMPTS = 60
 JPEG_GOAL_MS = 20.0

@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from _common import table, use_bench_env
+from devkit.bench import table, use_bench_env
 
 BURST = 32
 ROUNDS = 5
@@ -27,7 +27,7 @@ BACKEND_SECONDS = 0.05
 
 def burst(service: Any, request: Any, ledger_key: str) -> tuple[list[int], list[float]]:
     from vegart.deadline import Deadline
-    from vegart.errors import GatewayError
+    from vegart.errors import ContractError
 
     statuses: list[int] = []
     seconds: list[float] = []
@@ -37,9 +37,9 @@ def burst(service: Any, request: Any, ledger_key: str) -> tuple[list[int], list[
         start.wait()
         began = time.perf_counter()
         try:
-            service.render(request, Deadline.after(25.0), "bench", ledger_key)
+            service.image_for(request, Deadline.after(25.0), "bench", ledger_key)
             statuses.append(200)
-        except GatewayError as error:
+        except ContractError as error:
             statuses.append(error.status)
         seconds.append(time.perf_counter() - began)
 
@@ -57,15 +57,15 @@ def main() -> None:
     import responses
     from moto import mock_aws
 
-    from local_stack.moto_atomicity import make_item_writes_atomic
-    from local_stack.resources import Deployment, create_resources
+    from devkit.moto import make_item_writes_atomic
+    from devkit.resources import Deployment, create_resources
     from vegart.backends.segmind import SegmindBackend
     from vegart.cache import RenderCache
     from vegart.contract import parse_render_request
     from vegart.credits import CreditLedger
     from vegart.keys import KeyStore, make_record
     from vegart.leases import RenderLeases
-    from vegart.render import RenderService
+    from vegart.render_service import RenderService
 
     make_item_writes_atomic()
     deployment = Deployment("bench-cache", "bench/segmind", "bench-keys", "bench-leases")

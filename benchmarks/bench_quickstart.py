@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
-from _common import ROOT, table
+
+from devkit.bench import ROOT, table
 
 DEMO_KEY = "vg_local-demo-key-not-a-secret-0000"
 #: What a newcomer's first request waits for at most: the install, the start, the render.

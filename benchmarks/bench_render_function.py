@@ -14,20 +14,19 @@ are medians, each next to a baseline measured in the same run, because the machi
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
 from typing import Any
 
-from _common import BENCH_ENV, ROOT, median_ms, table, use_bench_env
+from devkit.bench import BENCH_ENV, ROOT, median_ms, table, use_bench_env
 
 COLD_RUNS = 9
 WARM_REPEAT = 2000
 
 _IMPORT_PROBE = """
-import os, sys, time
-os.environ.update({env})
-sys.path[:0] = [{root!r}, {layer!r}]
+import time
 started = time.perf_counter()
 {statement}
 print((time.perf_counter() - started) * 1000)
@@ -38,12 +37,17 @@ _LOAD_HANDLER = (
 )
 
 
-def import_ms(statement: str) -> float:
-    code = _IMPORT_PROBE.format(
-        env=BENCH_ENV, root=str(ROOT), layer=str(ROOT / "layers/shared"), statement=statement
+def _probe(code: str) -> str:
+    """Run ``code`` in a fresh interpreter with the bench deployment's environment; its output."""
+    env = {**os.environ, **BENCH_ENV}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    return done.stdout.strip().splitlines()[-1]
+
+
+def import_ms(statement: str) -> float:
+    return float(_probe(_IMPORT_PROBE.format(statement=statement)))
 
 
 def cold_start() -> tuple[float, float, float]:
@@ -83,20 +87,20 @@ class _InstantBackend:
 
 def overhead() -> tuple[float, float, float]:
     use_bench_env()
-    from mock_server import render_jpeg
-    from vegart import api
-    from vegart.render import RenderService
-
-    sys.path.insert(0, str(ROOT / "tests" / "support"))
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-    from lambda_events import FakeContext, api_event, header, load_function
+
+    from devkit.context import still_context
+    from devkit.events import api_event, header
+    from devkit.functions import load_function
+    from mock_server import render_jpeg
+    from vegart.render_service import RenderService
 
     image = render_jpeg("bench", 1, 4)
     fn = load_function("render")
     cache = _MemoryCache()
-    service = RenderService(_InstantBackend(image), cache)  # type: ignore[arg-type]
-    api.render_service = lambda: service  # the warm singleton, with stand-ins inside
-    context = FakeContext()
+    # The warm instance's render service, with stand-ins inside.
+    fn.wiring.render_service = RenderService(_InstantBackend(image), cache)  # type: ignore[arg-type]
+    context = still_context()
     hit_event = api_event({"prompt": "a lighthouse", "seed": 1})
     first = fn.lambda_handler(hit_event, context)
     again = fn.lambda_handler(hit_event, context)
@@ -121,11 +125,15 @@ def overhead() -> tuple[float, float, float]:
 
 
 _CLIENT_PROBE = """
-import json, os, sys
-os.environ.update({env})
-sys.path[:0] = [{root!r}, {layer!r}, {support!r}]
-import boto3, botocore.session, responses
+import json
+import botocore.session, responses
 from moto import mock_aws
+from devkit.context import still_context
+from devkit.demo import DEMO_KEY
+from devkit.deployment import TEST_DEPLOYMENT
+from devkit.events import api_event
+from devkit.functions import load_function
+from devkit.moto import add_key, create_deployment_resources, key_store
 from mock_server import render_jpeg
 made = []
 original = botocore.session.Session.create_client
@@ -133,34 +141,21 @@ def counting(self, service_name, *args, **kwargs):
     made.append(service_name)
     return original(self, service_name, *args, **kwargs)
 with mock_aws():
-    from local_stack.demo import DEMO_KEY
-    from local_stack.resources import Deployment
-    from tests.support.aws import add_key, create_deployment_resources, key_store
-    deployment = Deployment(os.environ["CACHE_BUCKET"], os.environ["SEGMIND_SECRET_ID"],
-                            os.environ["KEYS_TABLE"], os.environ["LEASES_TABLE"])
-    create_deployment_resources(deployment, segmind_key="k")
-    add_key(key_store(deployment.keys_table), DEMO_KEY, 10)
+    create_deployment_resources(TEST_DEPLOYMENT, segmind_key="k")
+    add_key(key_store(TEST_DEPLOYMENT.keys_table), DEMO_KEY, 10)
     botocore.session.Session.create_client = counting
-    from lambda_events import FakeContext, api_event, header, load_function
     fn = load_function("render")
     with responses.RequestsMock() as upstream:
-        upstream.add(responses.POST, os.environ["SEGMIND_BASE_URL"] + "/segmind-vega-rt-v1",
+        upstream.add(responses.POST, "https://api.segmind.test/v1/segmind-vega-rt-v1",
                      body=render_jpeg("x", 1, 4), content_type="image/jpeg")
         for seed in (1, 1, 2):
-            fn.lambda_handler(api_event({{"prompt": "x", "seed": seed}}), FakeContext())
+            fn.lambda_handler(api_event({"prompt": "x", "seed": seed}), still_context())
 print(json.dumps(made))
 """
 
 
 def clients_per_cold_start() -> list[str]:
-    code = _CLIENT_PROBE.format(
-        env=BENCH_ENV,
-        root=str(ROOT),
-        layer=str(ROOT / "layers/shared"),
-        support=str(ROOT / "tests/support"),
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return list(json.loads(_probe(_CLIENT_PROBE)))
 
 
 def main() -> None:

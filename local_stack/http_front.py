@@ -1,6 +1,6 @@
 """The local API's front door: HTTP/1.1 on a socket, framed and refused as API Gateway's is.
 
-:class:`~local_stack.gateway.LocalApi` decides what a request means; this module decides what
+:class:`~local_stack.rest_api.LocalRestApi` decides what a request means; this module decides what
 bytes are a request. It stands where API Gateway's own HTTP front end stands, so whatever a
 client sends gets what the contract promises: an answer in the contract's shape (JSON
 ``{"error"}``, a fitting status, ``Access-Control-Allow-Origin``) or a clean close, never the
@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .console import AccessRecord
-from .gateway import MAX_PAYLOAD, Answer, LocalApi
+from .rest_api import MAX_PAYLOAD, Answer, LocalRestApi
 
 log = logging.getLogger("local_stack")
 #: How long a connection may sit without sending a byte before it is closed.
@@ -69,8 +69,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def setup(self) -> None:
-        self.timeout = self.server.idle_seconds  # every read on the socket, headers included
         super().setup()
+        self.connection.settimeout(self.server.idle_seconds)  # every read, headers included
 
     def version_string(self) -> str:
         return "vegart-local"
@@ -249,7 +249,7 @@ class _Server(ThreadingHTTPServer):
     def __init__(
         self,
         address: tuple[str, int],
-        api: LocalApi,
+        api: LocalRestApi,
         access_log: Callable[[AccessRecord], None] | None,
         idle_seconds: float,
     ) -> None:
@@ -268,7 +268,7 @@ class _Server(ThreadingHTTPServer):
 
 
 def serve(
-    api: LocalApi,
+    api: LocalRestApi,
     host: str = "127.0.0.1",
     port: int = 3000,
     *,

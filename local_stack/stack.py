@@ -5,7 +5,7 @@ the end-to-end tests start: the same object, so the tests exercise the newcomer'
 
 - AWS is moto's server; the functions reach it through ``AWS_ENDPOINT_URL``, with no change
   to their code. The bucket, the keys table and the secret are made from ``template.yaml``
-  (:mod:`local_stack.resources`), the REST API's stage and default usage plan in moto's API
+  (:mod:`devkit.resources`), the REST API's stage and default usage plan in moto's API
   Gateway, and a CloudFormation stack ``vegart-local`` whose outputs name them all, so that
   ``vegart-admin --stack vegart-local --endpoint-url <aws>`` works as against a deployment.
 - The backend is the mock Segmind with a realistic render delay, unless ``VEGART_BACKEND`` is
@@ -29,16 +29,17 @@ from typing import Any
 
 import boto3
 
+from devkit.api_model import load
+from devkit.demo import DEMO_KEY, DEMO_LABEL
+from devkit.moto import make_item_writes_atomic
+from devkit.powertools import metrics_per_thread
+from devkit.resources import LOCAL_DEPLOYMENT, create_resources
 from mock_server import MockSegmind
 from vegart.keys import MIN_KEY_LENGTH
 
-from .api_model import load
 from .console import AccessRecord
-from .demo import DEMO_KEY, DEMO_LABEL
-from .gateway import LocalApi, UsagePlans
 from .http_front import serve
-from .moto_atomicity import make_item_writes_atomic
-from .resources import Deployment, create_resources
+from .rest_api import LocalRestApi, UsagePlans
 
 STACK_NAME = "vegart-local"
 #: Fixed ports by default, so that ``local_stack/sam-env.json`` (sam local) can name them.
@@ -47,12 +48,6 @@ LOCAL_MOCK_PORT = 4010
 DEMO_CREDITS = 1000
 #: Segmind's hosted model takes about this long; the demo should feel the same.
 REALISTIC_RENDER_MS = 1700
-LOCAL_RESOURCES = Deployment(
-    bucket="vegart-local-render-cache",
-    secret_id="vegart/local/segmind-api-key",  # noqa: S106  # nosec B106 # a name, not a secret
-    keys_table="vegart-local-keys",
-    leases_table="vegart-local-render-leases",
-)
 _AWS_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
@@ -176,7 +171,7 @@ class LocalStack:
         self.mock: MockSegmind | None = None
         self._moto: Any = None
         self._server: Any = None
-        self._api: LocalApi | None = None
+        self._api: LocalRestApi | None = None
         self._saved_env: dict[str, str | None] = {}
         self.aws_url = ""
         self.api_id = ""
@@ -257,12 +252,12 @@ class LocalStack:
             segmind_url, segmind_key = "https://api.segmind.com/v1", self.options.segmind_api_key
         else:  # sagemaker: no Segmind at all
             segmind_url, segmind_key = "https://api.segmind.com/v1", "unused"
-        create_resources(LOCAL_RESOURCES, segmind_key=segmind_key, endpoint_url=self.aws_url)
+        create_resources(LOCAL_DEPLOYMENT, segmind_key=segmind_key, endpoint_url=self.aws_url)
         local_names = {
-            "CacheBucket": LOCAL_RESOURCES.bucket,
-            "KeysTable": LOCAL_RESOURCES.keys_table,
-            "RenderLeasesTable": LOCAL_RESOURCES.leases_table,
-            "SegmindApiKeySecret": LOCAL_RESOURCES.secret_id,
+            "CacheBucket": LOCAL_DEPLOYMENT.bucket,
+            "KeysTable": LOCAL_DEPLOYMENT.keys_table,
+            "RenderLeasesTable": LOCAL_DEPLOYMENT.leases_table,
+            "SegmindApiKeySecret": LOCAL_DEPLOYMENT.secret_id,
         }
         parameters = {"SegmindBaseUrl": segmind_url}
         if self.options.backend == "sagemaker":
@@ -280,12 +275,16 @@ class LocalStack:
             environment["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = self.options.sagemaker_url
         self._set_env(environment)
         self._create_demo_key()
-        self._api = LocalApi(
+        self._api = LocalRestApi(
             model,
             api_id=self.api_id,
             usage_plans=UsagePlans(self._client("apigateway"), self.api_id, model.stage),
             demo_key=self.api_key,
         )
+        # Loaded with the functions: concurrent requests are instances of their own.
+        from vegart import observability  # noqa: PLC0415
+
+        metrics_per_thread(observability.metrics)
         try:
             self._server = serve(
                 self._api, self.options.host, self.options.port, access_log=self._access_log
@@ -318,7 +317,7 @@ class LocalStack:
     # -- set-up ----------------------------------------------------------------------------
 
     def _client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.aws_url, region_name="us-east-1")
+        return boto3.client(service, endpoint_url=self.aws_url, region_name="us-east-1")  # type: ignore[call-overload]
 
     def _create_api(self, stage: str, parameters: dict[str, str]) -> tuple[str, str]:
         """The REST API's stage and default usage plan, where vegart-admin manages keys."""
@@ -343,11 +342,11 @@ class LocalStack:
     def _create_outputs_stack(self, stage: str, plan_id: str) -> None:
         """A stack whose outputs name the local resources, for ``vegart-admin --stack``."""
         outputs = {
-            "KeysTableName": LOCAL_RESOURCES.keys_table,
+            "KeysTableName": LOCAL_DEPLOYMENT.keys_table,
             "ApiId": self.api_id,
             "StageName": stage,
             "DefaultUsagePlanId": plan_id,
-            "CacheBucketName": LOCAL_RESOURCES.bucket,
+            "CacheBucketName": LOCAL_DEPLOYMENT.bucket,
         }
         body = {
             "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},

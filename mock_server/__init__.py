@@ -6,11 +6,12 @@ faults a real network produces), and it keeps a journal of what it was asked. It
 nothing but the standard library, and nothing of the gateway's: it stands for Segmind.
 """
 
-from .admin import MockAdmin
-from .behaviours import FAULTS
+from .admin_client import MockAdmin
 from .contract import DOCUMENTED_STATUSES, MODEL_SLUG
+from .faults import FAULTS, Fault
 from .jpeg import render_jpeg
-from .server import DEFAULT_API_KEY, ROUTE, MockSegmind
+from .mock import DEFAULT_API_KEY, MockSegmind
+from .rules import ROUTE
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -18,6 +19,7 @@ __all__ = [
     "FAULTS",
     "MODEL_SLUG",
     "ROUTE",
+    "Fault",
     "MockAdmin",
     "MockSegmind",
     "render_jpeg",

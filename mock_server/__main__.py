@@ -12,7 +12,7 @@ import sys
 import threading
 from types import FrameType
 
-from .server import DEFAULT_API_KEY, MockSegmind
+from .mock import DEFAULT_API_KEY, MockSegmind
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -6,17 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .contract import DOCUMENTED_STATUSES
-
-#: Transport faults, each the way a real network or a broken upstream produces it.
-FAULTS = frozenset(
-    {
-        "connection_reset",  # an RST: the client sees "connection reset by peer"
-        "empty_response",  # a FIN before a single byte
-        "truncated_body",  # a 200 whose JPEG stops halfway, short of its Content-Length
-        "garbage_then_close",  # bytes that are not HTTP, then a FIN
-        "hang",  # nothing at all until the client gives up or the server stops
-    }
-)
+from .faults import FAULTS, Fault
 
 
 class BadBehaviour(ValueError):
@@ -28,7 +18,7 @@ class Behaviour:
     """One scripted answer: an optional delay, then a status, a fault or the normal answer."""
 
     status: int | None = None
-    fault: str | None = None
+    fault: Fault | None = None
     delay_ms: int = 0
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -38,7 +28,7 @@ class Behaviour:
         if self.status is not None:
             out["status"] = self.status
         if self.fault is not None:
-            out["fault"] = self.fault
+            out["fault"] = self.fault.value
         if self.delay_ms:
             out["delay_ms"] = self.delay_ms
         if self.headers:
@@ -55,10 +45,10 @@ def _status(value: Any) -> int:
     return value
 
 
-def _fault(value: Any) -> str:
+def _fault(value: Any) -> Fault:
     if value not in FAULTS:
         raise BadBehaviour(f"fault must be one of {', '.join(sorted(FAULTS))}")
-    return str(value)
+    return Fault(value)
 
 
 def _non_negative(value: Any, name: str) -> int:

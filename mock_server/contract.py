@@ -41,8 +41,10 @@ class RenderRequest:
     """A validated render request with every default filled in."""
 
     prompt: str
-    steps: int
+    num_inference_steps: int
     seed: int
+    img_width: int
+    img_height: int
     base64: bool
 
 
@@ -81,11 +83,18 @@ def parse_render_request(raw: bytes) -> RenderRequest:
         raise InvalidRequest(f"prompt must be at most {MAX_PROMPT_CHARS} characters")
     steps = _integer(body, "num_inference_steps", 4, 4, 10)
     seed = _integer(body, "seed", -1, -1, MAX_SEED)
-    _integer(body, "img_width", 1024, 1024, 1024)
-    _integer(body, "img_height", 1024, 1024, 1024)
+    width = _integer(body, "img_width", 1024, 1024, 1024)
+    height = _integer(body, "img_height", 1024, 1024, 1024)
     as_base64 = body.get("base64")
     if as_base64 is None:
         as_base64 = False
     elif not isinstance(as_base64, bool):
         raise InvalidRequest("base64 must be a boolean")
-    return RenderRequest(prompt=prompt, steps=steps, seed=seed, base64=as_base64)
+    return RenderRequest(
+        prompt=prompt,
+        num_inference_steps=steps,
+        seed=seed,
+        img_width=width,
+        img_height=height,
+        base64=as_base64,
+    )

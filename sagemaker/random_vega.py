@@ -6,7 +6,8 @@ code on a tiny pipeline of the same shape. Neither can download weights, so the 
 tokenizer is made from scratch too: a byte-level vocabulary with no merges, which yields
 77 token ids a prompt like the real one does (what the text encoders cost is the same).
 
-Shapes come from FACTS.md ("The model"): Vega's UNet is SDXL's layout with fewer blocks and
+Shapes come from public sources (ComfyUI's model detection, checked against Segmind's
+parameter counts): Vega's UNet is SDXL's layout with fewer blocks and
 no attention in the middle; its text encoders (CLIP-L, OpenCLIP bigG) and VAE are SDXL's.
 """
 

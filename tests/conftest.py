@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: a deployment's environment, AWS in moto, and events.
+"""Fixtures shared by every test: a deployment's environment, AWS in moto, and a context.
 
 The environment is set when this module is imported, before any test imports a function, so
 that code reading settings at import time sees the test deployment and never a real account.
@@ -14,59 +14,35 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local_stack.demo import DEMO_LABEL
-from local_stack.resources import Deployment
-from tests.support.aws import (
-    add_key,
-    atomic_dynamodb_writes,
-    create_deployment_resources,
-    key_store,
-)
-from tests.support.lambda_events import CLIENT_KEY, FakeContext
+from devkit.context import LambdaContext, still_context
+from devkit.demo import DEMO_LABEL
+from devkit.deployment import SEGMIND_TEST_KEY, TEST_DEPLOYMENT, function_env
+from devkit.events import CLIENT_KEY
+from devkit.moto import add_key, create_deployment_resources, key_store, make_item_writes_atomic
+from devkit.powertools import metrics_per_thread
 from vegart.keys import KeyStore
 
-TEST_ENV = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "POWERTOOLS_SERVICE_NAME": "vegart-gateway",
-    "POWERTOOLS_METRICS_NAMESPACE": "VegaRT",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_DEV": "false",
-    "VEGART_BACKEND": "segmind",
-    "SEGMIND_BASE_URL": "https://api.segmind.test/v1",
-    "SEGMIND_SECRET_ID": "vegart/segmind-api-key",
-    "CACHE_BUCKET": "vegart-test-render-cache",
-    "KEYS_TABLE": "vegart-test-keys",
-    "LEASES_TABLE": "vegart-test-render-leases",
-    "REQUEST_DEADLINE_SECONDS": "5",
-    "ALLOWED_ORIGINS": "*",
-}
+TEST_ENV = function_env()
 os.environ.update(TEST_ENV)
+# Tests run many invocations at once, each thread standing for a Lambda instance of its own.
+# (Imported only now: Powertools reads its namespace from the environment just set.)
+from vegart import observability  # noqa: E402
+
+metrics_per_thread(observability.metrics)
 for _proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
     os.environ.pop(_proxy, None)
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
-#: The gateway's own Segmind key, as stored in the test deployment's secret.
-SEGMIND_TEST_KEY = "sg-gateway-test-key"
+__all__ = ["CLIENT_CREDITS", "SEGMIND_TEST_KEY", "TEST_DEPLOYMENT", "TEST_ENV"]
+
 #: The credits the test client key starts with: enough that no test runs out by accident.
 CLIENT_CREDITS = 1000
-TEST_DEPLOYMENT = Deployment(
-    bucket=TEST_ENV["CACHE_BUCKET"],
-    secret_id=TEST_ENV["SEGMIND_SECRET_ID"],
-    keys_table=TEST_ENV["KEYS_TABLE"],
-    leases_table=TEST_ENV["LEASES_TABLE"],
-)
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """moto in process, holding the test deployment's resources and the test client's key."""
-    from vegart import runtime
-
-    runtime.reset()
-    atomic_dynamodb_writes(monkeypatch)
+    make_item_writes_atomic(monkeypatch.setattr)
     with mock_aws():
         resources = create_deployment_resources(TEST_DEPLOYMENT, segmind_key=SEGMIND_TEST_KEY)
         resources["keys"] = key_store(TEST_DEPLOYMENT.keys_table)
@@ -74,7 +50,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             resources["keys"], CLIENT_KEY, CLIENT_CREDITS, label=DEMO_LABEL
         )
         yield resources
-    runtime.reset()
 
 
 @pytest.fixture
@@ -89,5 +64,5 @@ def s3(aws: dict[str, Any]) -> Any:
 
 
 @pytest.fixture
-def context() -> FakeContext:
-    return FakeContext()
+def context() -> LambdaContext:
+    return still_context()

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from vegart.aws import error_code
 from vegart.keys import MODELS, KeyExists, KeyNotFound, KeyRecord
 
 from . import operations, views
@@ -205,7 +206,7 @@ def _describe(error: BaseException) -> tuple[str, int]:
         return str(error), USAGE
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
-        code = details.get("Code", "Error")
+        code = error_code(error) or "Error"
         message = " ".join(str(details.get("Message", "")).split())
         return f"AWS refused {error.operation_name}: {code}: {message}".rstrip(": "), FAILURE
     return f"AWS: {error}", FAILURE  # BotoCoreError: no credentials, no region, no connection

@@ -37,7 +37,7 @@ from vegart.keys import (
     make_record,
 )
 
-from . import gateway
+from . import api_keys
 from .errors import USAGE, AdminError
 from .targets import Targets
 
@@ -93,7 +93,7 @@ def create_key(
 
     apigw = targets.client("apigateway")
     default = (
-        gateway.plan_throttle(apigw, targets.default_plan_id) if targets.default_plan_id else None
+        api_keys.plan_throttle(apigw, targets.default_plan_id) if targets.default_plan_id else None
     )
     base_rate, base_burst = default or (DEFAULT_RATE, DEFAULT_BURST)
     want_rate = base_rate if rate is None else rate
@@ -113,13 +113,13 @@ def create_key(
         burst=want_burst,
     )
 
-    api_key_id = gateway.create_api_key(
-        apigw, name=gateway.key_name(label, record.key_id), key_hash=record.key_id, plan_id=plan_id
+    api_key_id = api_keys.create_api_key(
+        apigw, name=api_keys.key_name(label, record.key_id), key_hash=record.key_id, plan_id=plan_id
     )
     try:
         stored = store.add(replace(record, api_key_id=api_key_id))
     except BaseException:
-        gateway.discard_api_key(apigw, api_key_id, plan_id=plan_id)
+        api_keys.discard_api_key(apigw, api_key_id, plan_id=plan_id)
         raise
     return plain, stored
 
@@ -129,7 +129,7 @@ def _plan_for(
     apigw: Any,
     *,
     custom: bool,
-    default: gateway.Throttle | None,
+    default: api_keys.Throttle | None,
     rate: float,
     burst: int,
 ) -> str:
@@ -151,7 +151,7 @@ def _plan_for(
             exit_code=USAGE,
         )
     assert targets.api_id is not None  # create_key's table-only branch returned already
-    return gateway.find_or_create_plan(
+    return api_keys.find_or_create_plan(
         apigw,
         prefix=targets.prefix,
         api_id=targets.api_id,
@@ -228,7 +228,7 @@ def set_enabled(targets: Targets, ref: str, *, enabled: bool) -> KeyRecord:
     if not enabled:
         record = store.update(record.key_id, status=DISABLED)
     if record.api_key_id:
-        gateway.set_enabled(targets.client("apigateway"), record.api_key_id, enabled=enabled)
+        api_keys.set_enabled(targets.client("apigateway"), record.api_key_id, enabled=enabled)
     if enabled:
         record = store.update(record.key_id, status=ACTIVE)
     return record
@@ -246,5 +246,5 @@ def delete_key(targets: Targets, ref: str) -> KeyRecord:
     """Remove a key's API Gateway key, then its item; the record as it was."""
     record = find_key(targets, ref)
     if record.api_key_id:
-        gateway.delete_api_key(targets.client("apigateway"), record.api_key_id)
+        api_keys.delete_api_key(targets.client("apigateway"), record.api_key_id)
     return targets.store().delete(record.key_id)

@@ -54,7 +54,7 @@ def aws_client(
     which costs more than the calls a command makes.
     """
     session = session or boto3.session.Session(region_name=region)
-    return session.client(service, endpoint_url=endpoint_url, config=_CONFIG)
+    return session.client(service, endpoint_url=endpoint_url, config=_CONFIG)  # type: ignore[call-overload]
 
 
 def _session(region: str | None, endpoint_url: str | None) -> boto3.session.Session:

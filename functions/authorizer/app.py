@@ -1,7 +1,7 @@
 """Authorizer function: API Gateway's REQUEST authorizer for ``x-api-key``.
 
-Thin on purpose: the decision lives in ``vegart.authorizer``; this wires it to the keys table
-and to Powertools' logging and metrics.
+Thin on purpose: the decision lives in ``vegart.authorizer``; this reads the settings once,
+wires the decision to the keys table and to Powertools' logging and metrics.
 """
 
 from __future__ import annotations
@@ -15,8 +15,13 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vegart.authorizer import authorize
-from vegart.observability import logger, metrics, tracer
-from vegart.runtime import key_store
+from vegart.config import Settings
+from vegart.observability import logger, make_tracer, metrics
+from vegart.runtime import Wiring
+
+config = Settings.from_env()
+wiring = Wiring(config)
+tracer = make_tracer(config)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -26,4 +31,4 @@ from vegart.runtime import key_store
 def lambda_handler(
     event: APIGatewayAuthorizerRequestEvent, context: LambdaContext
 ) -> dict[str, Any]:
-    return authorize(event, key_store())
+    return authorize(event, wiring.key_store)

@@ -1,7 +1,8 @@
 """Render function: ``POST /v1/segmind-vega-rt-v1`` behind API Gateway.
 
-Thin on purpose: it routes the event and turns exceptions into answers; every decision about
-the request lives in the shared ``vegart`` package (the layer).
+Thin on purpose: it reads the deployment's settings once, builds the render service from them
+(lazily, on the first request), routes the event and turns exceptions into answers; every
+decision about the request lives in the shared ``vegart`` package (the layer).
 """
 
 from __future__ import annotations
@@ -13,26 +14,33 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vegart import api
+from vegart.config import Settings
 from vegart.contract import ROUTE
-from vegart.errors import GatewayError, InternalError, MethodNotAllowed, NotFound
-from vegart.observability import logger, metrics, tracer
+from vegart.errors import ContractError, InternalError, MethodNotAllowed, NotFound
+from vegart.observability import logger, make_tracer, metrics
+from vegart.runtime import Wiring
 
-app = APIGatewayRestResolver(cors=api.cors_config())
+config = Settings.from_env()
+wiring = Wiring(config)
+tracer = make_tracer(config)
+app = APIGatewayRestResolver(cors=api.cors_config(config))
 
 
 @app.post(ROUTE)
 @tracer.capture_method
-def render() -> Response:
-    return api.render(app.current_event, app.lambda_context)
+def post_render() -> Response[Any]:
+    return api.answer_render(
+        app.current_event, app.lambda_context, config=config, service=wiring.render_service
+    )
 
 
 @app.route(ROUTE, method=["GET", "PUT", "PATCH", "DELETE", "HEAD"])
-def wrong_method() -> Response:
+def wrong_method() -> Response[Any]:
     raise MethodNotAllowed(headers={"Allow": "POST, OPTIONS"})
 
 
 @app.not_found
-def not_found(_: Exception) -> Response:
+def not_found(_: Exception) -> Response[Any]:
     # Any other method on the route (TRACE, PROPFIND ...) reaches here through ANY: a 405.
     if ROUTE in (app.current_event.resource, app.current_event.path):
         error = MethodNotAllowed(headers={"Allow": "POST, OPTIONS"})
@@ -40,13 +48,13 @@ def not_found(_: Exception) -> Response:
     return api.error_response(NotFound(), api.request_id(app.current_event))
 
 
-@app.exception_handler(GatewayError)
-def gateway_error(error: GatewayError) -> Response:
+@app.exception_handler(ContractError)  # type: ignore[untyped-decorator] # Powertools: untyped
+def contract_error(error: ContractError) -> Response[Any]:
     return api.error_response(error, api.request_id(app.current_event))
 
 
-@app.exception_handler(Exception)
-def unexpected_error(error: Exception) -> Response:
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator] # Powertools: untyped
+def unexpected_error(error: Exception) -> Response[Any]:
     logger.exception("Unexpected error", extra={"error": type(error).__name__})
     metrics.add_metric(name="InternalErrors", unit="Count", value=1)
     return api.error_response(InternalError(), api.request_id(app.current_event))
@@ -58,4 +66,4 @@ def unexpected_error(error: Exception) -> Response:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return api.with_allowed_origin(app.resolve(event, context))
+    return api.with_allowed_origin(app.resolve(event, context), config)

@@ -1,7 +1,7 @@
 """The model server's request: one JSON shape, validated before the GPU is touched.
 
-The gateway's render function sends the contract's own field names (CONTRACT.md), with the
-seed already resolved::
+The gateway's render function sends the contract's own field names (docs/contract.md,
+"Request fields"), with the seed already resolved::
 
     {"prompt": str, "seed": int, "num_inference_steps": int, "img_width": int, "img_height": int}
 

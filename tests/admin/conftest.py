@@ -30,7 +30,7 @@ _FALLBACK_TABLE = {
 def keys_table_definition() -> dict[str, Any]:
     """The template's own KeysTable definition when it has one, else the same schema by hand."""
     try:
-        from local_stack.resources import table_definition
+        from devkit.resources import table_definition
 
         return table_definition("KeysTable")
     except Exception:  # the template may not declare the table yet

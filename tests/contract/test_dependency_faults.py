@@ -14,23 +14,23 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from mock_server import MockSegmind, render_jpeg
-from tests.support.lambda_events import (
+from devkit.context import still_context
+from devkit.events import (
     CLIENT_KEY_ID,
-    FakeContext,
     api_event,
-    authorizer_event,
     header,
-    load_function,
+    key_check_event,
     response_body,
     response_json,
 )
+from devkit.functions import load_function
+from mock_server import MockSegmind, render_jpeg
 from vegart.credentials import SecretKey, SecretUnavailable
 from vegart.keys import KeyStore
 
 
 def call(fn: ModuleType, prompt: str = "a harbour at night") -> dict[str, Any]:
-    return fn.lambda_handler(api_event({"prompt": prompt, "seed": 5}), FakeContext())
+    return fn.lambda_handler(api_event({"prompt": prompt, "seed": 5}), still_context())
 
 
 def test_s3_unreachable_is_served_as_a_miss(
@@ -60,7 +60,7 @@ def test_the_keys_table_unreachable_lets_no_one_through_the_authorizer(
 ) -> None:
     boto3.client("dynamodb").delete_table(TableName=aws["keys_table"])
     with pytest.raises(Exception) as raised:  # noqa: PT011 - any failure but a 401 or a policy
-        load_function("authorizer").lambda_handler(authorizer_event(), FakeContext())
+        load_function("authorizer").lambda_handler(key_check_event(), still_context())
     assert str(raised.value) != "Unauthorized"  # API Gateway answers AUTHORIZER_FAILURE (500)
 
 

@@ -15,7 +15,7 @@ from mock_server import MockSegmind, render_jpeg
 from vegart.backends.segmind import SegmindBackend
 from vegart.cache_key import RenderSpec
 from vegart.deadline import Deadline
-from vegart.errors import BadGateway, BadRequest, GatewayError, GatewayTimeout, RateLimited
+from vegart.errors import BadGateway, BadRequest, ContractError, GatewayTimeout, RateLimited
 from vegart.retry import RetryPolicy
 
 SPEC = RenderSpec("segmind", "segmind-vega-rt-v1", "a lighthouse at dusk", 758143278, 4, 1024, 1024)
@@ -50,7 +50,7 @@ def outcomes(segmind: MockSegmind) -> list[dict[str, Any]]:
 def test_a_render_is_the_mocks_image_for_that_prompt_seed_and_steps(
     backend: SegmindBackend, segmind: MockSegmind
 ) -> None:
-    assert render(backend) == render_jpeg(SPEC.prompt, SPEC.seed, SPEC.steps)
+    assert render(backend) == render_jpeg(SPEC.prompt, SPEC.seed, SPEC.num_inference_steps)
     (entry,) = segmind.requests()
     assert entry["headers"]["x-api-key"] == segmind.api_key
     assert entry["body"]["seed"] == SPEC.seed
@@ -68,7 +68,7 @@ def test_a_render_is_the_mocks_image_for_that_prompt_seed_and_steps(
     ],
 )
 def test_final_statuses_are_mapped_without_retry(
-    backend: SegmindBackend, segmind: MockSegmind, status: int, error: type[GatewayError]
+    backend: SegmindBackend, segmind: MockSegmind, status: int, error: type[ContractError]
 ) -> None:
     segmind.enqueue({"status": status})
     with pytest.raises(error):
@@ -90,7 +90,7 @@ def test_429_429_then_200_is_one_image_after_three_calls(
     backend: SegmindBackend, segmind: MockSegmind
 ) -> None:
     segmind.enqueue({"status": 429, "times": 2})
-    assert render(backend) == render_jpeg(SPEC.prompt, SPEC.seed, SPEC.steps)
+    assert render(backend) == render_jpeg(SPEC.prompt, SPEC.seed, SPEC.num_inference_steps)
     assert outcomes(segmind) == [{"status": 429}, {"status": 429}, {"status": 200}]
 
 
@@ -109,7 +109,7 @@ def test_a_transport_fault_is_retried_and_then_the_image_served(
     backend: SegmindBackend, segmind: MockSegmind, fault: str
 ) -> None:
     segmind.enqueue({"fault": fault})
-    assert render(backend) == render_jpeg(SPEC.prompt, SPEC.seed, SPEC.steps)
+    assert render(backend) == render_jpeg(SPEC.prompt, SPEC.seed, SPEC.num_inference_steps)
     assert outcomes(segmind) == [{"fault": fault}, {"status": 200}]
 
 

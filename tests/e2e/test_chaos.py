@@ -1,26 +1,19 @@
 """Chaos under load against the session's local stack: the invariants that faults must not break.
 
-The runner lives in ``benchmarks/bench_chaos.py`` so that the benchmark and this test exercise
-the same plan and the same checks; here it runs at full size (2,000 requests, 16 workers, every
-backend fault and status, two hangs) and every invariant is asserted. The mock renders with no
-delay in tests, so the run is bounded by the gateway itself: about a minute.
+The run is ``devkit.chaos``, which ``benchmarks/bench_chaos.py`` also drives for its figures;
+here it runs at full size (2,000 requests, 16 workers, every backend fault and status, two
+hangs) and every invariant is asserted. The mock renders with no delay in tests, so the run is
+bounded by the gateway itself: about a minute.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import RunningStack
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-if str(BENCHMARKS) not in sys.path:
-    sys.path.insert(0, str(BENCHMARKS))
-
-from bench_chaos import run_chaos  # noqa: E402 - needs the path above
+from devkit.chaos import run_chaos
+from devkit.stack_process import RunningStack
 
 REQUESTS = 2000
 WORKERS = 16
@@ -35,7 +28,7 @@ def chaotic(stack: RunningStack) -> Iterator[RunningStack]:
         stack.mock.reset()
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 def test_invariants_hold_under_chaos(chaotic: RunningStack) -> None:
     report = run_chaos(chaotic, requests=REQUESTS, concurrency=WORKERS, seed=7, hangs=2)
     print("\n" + report.markdown())

@@ -16,16 +16,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.e2e.conftest import (
-    ROOT,
-    RunningStack,
-    read_description,
-    running,
-    stack_env,
-    start_stack,
-    stop_stack,
-)
-from tests.support.waiting import eventually
+from devkit.functions import ROOT
+from devkit.stack_process import RunningStack, launch, person_env, start, stop
+from devkit.waiting import eventually
 
 #: An access line: date and time, method, path, status, x-cache (or -), milliseconds, id.
 ACCESS_LINE = re.compile(
@@ -103,13 +96,11 @@ def test_a_function_error_is_one_short_line_above_its_access_line(stack: Running
 
 @pytest.fixture(scope="module")
 def verbose_stack() -> Iterator[RunningStack]:
-    process = start_stack(env={"VEGART_VERBOSE": "1"})
-    console: list[str] = []
-    errors: list[str] = []
+    running = start(env={"VEGART_VERBOSE": "1"})
     try:
-        yield running(read_description(process, console, errors), console, errors)
+        yield running
     finally:
-        stop_stack(process)
+        stop(running)
 
 
 def test_verbose_adds_the_functions_structured_logs_and_metrics(
@@ -140,7 +131,7 @@ def test_verbose_adds_the_functions_structured_logs_and_metrics(
 
 def start_failure(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """``python -m local_stack`` with a mistake in its environment, run to its end."""
-    process = start_stack(env=env)
+    process = launch(env=env)
     try:
         out, err = process.communicate(timeout=120)
     finally:
@@ -200,7 +191,7 @@ def test_make_run_says_the_same_through_make() -> None:
     completed = subprocess.run(
         ["make", "--no-print-directory", "--old-file=.venv/.installed-run", "run"],
         cwd=ROOT,
-        env=stack_env({"VEGART_API_KEY": "mykey"}),
+        env=person_env({"VEGART_API_KEY": "mykey"}),
         capture_output=True,
         text=True,
         timeout=120,

@@ -18,8 +18,8 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.e2e.conftest import RunningStack
-from tests.support.raw_http import GUARD_SECONDS, answers, exchange
+from devkit.raw_http import GUARD_SECONDS, answers, exchange
+from devkit.stack_process import RunningStack
 
 FUZZ = settings(
     max_examples=400,

@@ -11,7 +11,6 @@ import base64
 import json
 import re
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,12 +19,11 @@ from PIL import Image
 from segmind import SegmindClient
 from segmind.exceptions import SegmindError
 
+from devkit.functions import ROOT
+from devkit.stack_process import RunningStack, admin
 from mock_server import render_jpeg
-from tests.e2e.conftest import ROOT, RunningStack, admin
 
 SEED_PAGE = ROOT.parent / "shared" / "seeds" / "segmind-vega-rt-v1.txt"
-if not SEED_PAGE.exists():
-    SEED_PAGE = Path("/work/shared/seeds/segmind-vega-rt-v1.txt")
 PROMPT = "a lighthouse at dusk, oil on canvas"
 
 

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from tests.e2e.conftest import RunningStack, admin
-from tests.support.raw_http import GUARD_SECONDS
+from devkit.raw_http import GUARD_SECONDS
+from devkit.stack_process import RunningStack, admin
 
 BURST = 32
 #: The backend attempts one render makes (vegart.retry.RetryPolicy's default).

@@ -19,14 +19,10 @@ import yaml
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
+from devkit.context import still_context
+from devkit.events import api_event, header, preflight_event
+from devkit.functions import load_function
 from tests.infra.conftest import OPENAPI_PATH, load_template
-from tests.support.lambda_events import (
-    FakeContext,
-    api_event,
-    header,
-    load_function,
-    preflight_event,
-)
 from vegart import api
 from vegart.contract import (
     INT_FIELDS,
@@ -37,8 +33,8 @@ from vegart.contract import (
     RenderRequest,
     parse_render_request,
 )
-from vegart.errors import BadRequest, GatewayError, MethodNotAllowed, RateLimited
-from vegart.render import RenderResult
+from vegart.errors import BadRequest, ContractError, MethodNotAllowed, RateLimited
+from vegart.render_service import RenderResult
 
 PATH = "/segmind-vega-rt-v1"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -111,9 +107,9 @@ def response_headers(response: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def gateway_error_statuses() -> set[int]:
-    """Every status the code can raise: one per GatewayError subclass, however deep."""
+    """Every status the code can raise: one per ContractError subclass, however deep."""
     statuses: set[int] = set()
-    pending = [GatewayError]
+    pending = [ContractError]
     while pending:
         for subclass in pending.pop().__subclasses__():
             statuses.add(subclass.status)
@@ -121,9 +117,9 @@ def gateway_error_statuses() -> set[int]:
     return statuses
 
 
-def gateway_error_classes() -> list[type[GatewayError]]:
-    found: list[type[GatewayError]] = []
-    pending = [GatewayError]
+def gateway_error_classes() -> list[type[ContractError]]:
+    found: list[type[ContractError]] = []
+    pending = [ContractError]
     while pending:
         for subclass in pending.pop().__subclasses__():
             found.append(subclass)
@@ -510,7 +506,7 @@ def test_the_other_methods_are_405s_from_the_function(doc: dict[str, Any], fn: M
     }
     assert refused == set(operations(doc)) - {"post", "options"}
     for method in sorted(refused):
-        response = fn.lambda_handler(api_event(None, method=method.upper()), FakeContext())
+        response = fn.lambda_handler(api_event(None, method=method.upper()), still_context())
         assert response["statusCode"] == MethodNotAllowed.status, method
         documented = response_headers(responses_of(operations(doc)[method])[405])
         assert {"allow", "x-request-id"} <= set(documented)
@@ -525,7 +521,7 @@ def test_the_preflight_is_a_204_with_the_documented_cors_headers(
     assert set(documented) == {204}
     assert "content" not in documented[204]
     event = preflight_event()
-    response = fn.lambda_handler(event, FakeContext())
+    response = fn.lambda_handler(event, still_context())
     assert response["statusCode"] == 204
     for name in response_headers(documented[204]):
         assert header(response, name) is not None, name

@@ -6,25 +6,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from local_stack.stack import LOCAL_AWS_PORT, LOCAL_MOCK_PORT, LOCAL_RESOURCES
+from devkit.resources import LOCAL_DEPLOYMENT
+from local_stack.stack import LOCAL_AWS_PORT, LOCAL_MOCK_PORT
 
 from .conftest import REPO_ROOT
 
 ENV_FILE = REPO_ROOT / "local_stack" / "sam-env.json"
 
 
-def test_every_override_is_a_variable_the_template_declares(sam_template: dict[str, Any]) -> None:
+def test_every_override_is_a_variable_the_template_declares(translated: dict[str, Any]) -> None:
+    """Declared for the function itself or in Globals: SAM gives the function both."""
     overrides = json.loads(ENV_FILE.read_text(encoding="utf-8"))
     for function, variables in overrides.items():
-        declared = sam_template["Resources"][function]["Properties"]["Environment"]["Variables"]
+        declared = translated["Resources"][function]["Properties"]["Environment"]["Variables"]
         assert set(variables) <= set(declared), function
 
 
 def test_the_overrides_name_the_local_stacks_resources() -> None:
     render = json.loads(ENV_FILE.read_text(encoding="utf-8"))["RenderFunction"]
-    assert render["CACHE_BUCKET"] == LOCAL_RESOURCES.bucket
-    assert render["KEYS_TABLE"] == LOCAL_RESOURCES.keys_table
-    assert render["LEASES_TABLE"] == LOCAL_RESOURCES.leases_table
-    assert render["SEGMIND_SECRET_ID"] == LOCAL_RESOURCES.secret_id
+    assert render["CACHE_BUCKET"] == LOCAL_DEPLOYMENT.bucket
+    assert render["KEYS_TABLE"] == LOCAL_DEPLOYMENT.keys_table
+    assert render["LEASES_TABLE"] == LOCAL_DEPLOYMENT.leases_table
+    assert render["SEGMIND_SECRET_ID"] == LOCAL_DEPLOYMENT.secret_id
     assert render["VEGART_AWS_ENDPOINT_URL"].endswith(f":{LOCAL_AWS_PORT}")
     assert render["SEGMIND_BASE_URL"].endswith(f":{LOCAL_MOCK_PORT}/v1")

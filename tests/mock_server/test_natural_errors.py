@@ -11,7 +11,7 @@ from mock_server.contract import MAX_PROMPT_CHARS, MAX_SEED, MISSING_KEY_MESSAGE
 
 PROMPT = "a lighthouse at dusk"
 
-# -- 400: the request table of CONTRACT.md, one rule at a time ------------------------------
+# -- 400: the request table (docs/contract.md), one rule at a time -------------------------
 
 INVALID_FIELDS = [
     # (fields, the field the message must name)

@@ -1,8 +1,8 @@
 """A tiny Segmind-Vega-shaped model directory, built offline, and the model server's code.
 
-The model server is not part of the gateway's packages: ``sagemaker/code`` goes on sys.path
-the way the SageMaker toolkit puts it there, and the scripts beside it are loaded by path
-(``sagemaker/`` is deliberately not a package, so that it never shadows the SDK).
+The model server is not part of the gateway's packages: ``sagemaker/code`` is made importable
+the way the SageMaker toolkit does it (``devkit.model_server``), and the scripts beside it are
+loaded by path (``sagemaker/`` is deliberately not a package, so that it never shadows the SDK).
 
 The session builds the model directory once (a second or two): a random SDXL pipeline of
 Vega's shape from ``sagemaker/random_vega.py``, saved with ``save_pretrained``, with a random
@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from devkit.functions import ROOT
+from devkit.model_server import use_model_server_code
+
 SAGEMAKER = ROOT / "sagemaker"
-CODE = SAGEMAKER / "code"
-if str(CODE) not in sys.path:
-    sys.path.insert(0, str(CODE))
+use_model_server_code()
 
 #: Settings for the tiny model: it renders 32 to 128 pixels (the gateway always asks 1024).
 TINY_ENV = {

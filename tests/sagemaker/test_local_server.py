@@ -115,7 +115,7 @@ def render_through_runtime_api(base_url, steps):
     )  # fmt: skip
     spec = RenderSpec(
         backend="sagemaker", model="segmind-vega-rt-v1", prompt="a lighthouse", seed=5,
-        steps=steps, width=64, height=96,
+        num_inference_steps=steps, img_width=64, img_height=96,
     )  # fmt: skip
     return SageMakerBackend("vegart-local", lambda _: client).render(spec, Deadline.after(30))
 
@@ -141,17 +141,16 @@ def test_the_local_stack_renders_through_the_model_server(base_url):
     the whole path, error contract included, end to end."""
     import requests
 
-    from tests.e2e.conftest import read_description, start_stack, stop_stack
+    from devkit.stack_process import start, stop
 
-    process = start_stack(env={"VEGART_BACKEND": "sagemaker", "SAGEMAKER_LOCAL_URL": base_url})
+    stack = start(env={"VEGART_BACKEND": "sagemaker", "SAGEMAKER_LOCAL_URL": base_url})
     try:
-        info = read_description(process)
-        assert info["backend"] == "sagemaker"
+        assert stack.backend == "sagemaker"
         answer = requests.post(
-            info["render_url"], json={"prompt": "a lighthouse", "seed": 5},
-            headers={"x-api-key": info["api_key"]}, timeout=60,
+            stack.render_url, json={"prompt": "a lighthouse", "seed": 5},
+            headers={"x-api-key": stack.api_key}, timeout=60,
         )  # fmt: skip
         assert answer.status_code == 400
         assert "img_width" in answer.json()["error"]
     finally:
-        stop_stack(process)
+        stop(stack)

@@ -2,8 +2,8 @@
 
 The toolkit pulls librosa, phonemizer and pyctcdecode for its audio pipelines, so the
 Makefile installs it apart, without them, into ``.venv/hf-toolkit``
-(``sagemaker/requirements-toolkit.txt``); it is appended to ``sys.path`` here, after the
-environment's own packages, so that it can shadow none of them.
+(``sagemaker/requirements-toolkit.txt``); ``devkit.model_server`` makes it importable after
+the environment's own packages, so that it can shadow none of them.
 
 What they pin down is the toolkit's own behaviour that the gateway relies on: hooks found
 and called with the right arguments, Accept defaulting to JSON, and every exception coming
@@ -15,19 +15,15 @@ from __future__ import annotations
 import importlib
 import io
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 
+from devkit.model_server import use_inference_toolkit
 from tests.sagemaker.conftest import TINY_ENV
 
-TOOLKIT = Path(__file__).resolve().parents[2] / ".venv" / "hf-toolkit"
-assert TOOLKIT.is_dir(), f"{TOOLKIT} is missing: run `make venv`"
-if str(TOOLKIT) not in sys.path:
-    sys.path.append(str(TOOLKIT))
+use_inference_toolkit()
 handler_service = importlib.import_module("sagemaker_huggingface_inference_toolkit.handler_service")
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import responses
 
+from devkit.functions import load_function
 from mock_server import render_jpeg
-from tests.support.lambda_events import load_function
 
 URL = "https://api.segmind.test/v1/segmind-vega-rt-v1"
 

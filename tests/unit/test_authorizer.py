@@ -11,14 +11,10 @@ from typing import Any
 
 import pytest
 
-from tests.support.aws import add_key
-from tests.support.lambda_events import (
-    CLIENT_KEY,
-    CLIENT_KEY_ID,
-    FakeContext,
-    authorizer_event,
-    load_function,
-)
+from devkit.context import still_context
+from devkit.events import CLIENT_KEY, CLIENT_KEY_ID, key_check_event
+from devkit.functions import load_function
+from devkit.moto import add_key
 from vegart.keys import DISABLED, KeyStore, key_id
 
 ARN_PREFIX = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod"
@@ -31,7 +27,7 @@ def fn(aws: dict[str, Any]) -> ModuleType:
 
 
 def authorize(fn: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
-    return fn.lambda_handler(event, FakeContext(function_name="vegart-authorizer"))
+    return fn.lambda_handler(event, still_context("vegart-authorizer"))
 
 
 def statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
@@ -39,7 +35,7 @@ def statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_an_active_key_is_allowed_every_method_of_its_routes(fn: ModuleType) -> None:
-    policy = authorize(fn, authorizer_event())
+    policy = authorize(fn, key_check_event())
     assert policy["principalId"] == CLIENT_KEY_ID
     assert policy["usageIdentifierKey"] == CLIENT_KEY_ID
     assert policy["context"] == {"keyId": CLIENT_KEY_ID, "label": "local demo"}
@@ -51,12 +47,12 @@ def test_an_active_key_is_allowed_every_method_of_its_routes(fn: ModuleType) -> 
 
 def test_the_cached_policy_does_not_depend_on_the_method_asked(fn: ModuleType) -> None:
     # API Gateway reuses the answer for every method of the key: it must be the same answer.
-    answers = [authorize(fn, authorizer_event(method=m)) for m in ("POST", "GET", "DELETE")]
+    answers = [authorize(fn, key_check_event(method=m)) for m in ("POST", "GET", "DELETE")]
     assert answers[0] == answers[1] == answers[2]
 
 
 def test_the_header_name_is_case_insensitive(fn: ModuleType) -> None:
-    event = authorizer_event(None)
+    event = key_check_event(None)
     event["headers"]["X-API-Key"] = CLIENT_KEY
     assert statements(authorize(fn, event))[0]["Effect"] == "Allow"
 
@@ -64,12 +60,12 @@ def test_the_header_name_is_case_insensitive(fn: ModuleType) -> None:
 @pytest.mark.parametrize("key", [None, "", "   ", "vg_nobody-has-this-key-000000"])
 def test_a_missing_empty_or_unknown_key_raises_unauthorized(fn: ModuleType, key: Any) -> None:
     with pytest.raises(Exception, match=r"^Unauthorized$"):
-        authorize(fn, authorizer_event(key))
+        authorize(fn, key_check_event(key))
 
 
 def test_a_disabled_key_is_denied_everywhere(fn: ModuleType, keys: KeyStore) -> None:
     keys.update(CLIENT_KEY_ID, status=DISABLED)
-    policy = authorize(fn, authorizer_event())
+    policy = authorize(fn, key_check_event())
     (statement,) = statements(policy)
     assert statement["Effect"] == "Deny"
     assert statement["Resource"] == [f"{ARN_PREFIX}/*/*"]
@@ -77,10 +73,10 @@ def test_a_disabled_key_is_denied_everywhere(fn: ModuleType, keys: KeyStore) -> 
 
 def test_a_key_is_allowed_only_the_routes_of_its_models(fn: ModuleType, keys: KeyStore) -> None:
     add_key(keys, LIMITED_KEY, 5)
-    allowed = statements(authorize(fn, authorizer_event(LIMITED_KEY)))
+    allowed = statements(authorize(fn, key_check_event(LIMITED_KEY)))
     assert [s["Resource"] for s in allowed] == [[f"{ARN_PREFIX}/*/v1/segmind-vega-rt-v1"]]
     # Another model's route is outside the policy: API Gateway answers it 403.
-    other = authorize(fn, authorizer_event(LIMITED_KEY, path="/v1/another-model"))
+    other = authorize(fn, key_check_event(LIMITED_KEY, path="/v1/another-model"))
     assert all("another-model" not in r for s in statements(other) for r in s["Resource"])
 
 
@@ -89,7 +85,7 @@ def test_the_keys_table_being_down_lets_nothing_through(
 ) -> None:
     keys._client().delete_table(TableName=aws["keys_table"])
     with pytest.raises(Exception) as raised:  # noqa: PT011 - any error but "Unauthorized"
-        authorize(fn, authorizer_event())
+        authorize(fn, key_check_event())
     # Not "Unauthorized" (a 401 would blame the client): API Gateway answers 500.
     assert str(raised.value) != "Unauthorized"
 

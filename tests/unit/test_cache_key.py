@@ -15,9 +15,9 @@ SPEC = RenderSpec(
     model="segmind-vega-rt-v1",
     prompt="a red fox, snow",
     seed=758143278,
-    steps=4,
-    width=1024,
-    height=1024,
+    num_inference_steps=4,
+    img_width=1024,
+    img_height=1024,
 )
 
 
@@ -48,9 +48,9 @@ def test_the_key_is_a_fixed_value_for_a_fixed_input() -> None:
         ("model", "other-model"),
         ("prompt", "a red fox, snow "),
         ("seed", 758143279),
-        ("steps", 5),
-        ("width", 1023),
-        ("height", 1023),
+        ("num_inference_steps", 5),
+        ("img_width", 1023),
+        ("img_height", 1023),
     ],
 )
 def test_any_change_of_input_changes_the_key(field: str, value: object) -> None:

@@ -19,18 +19,11 @@ import boto3
 import pytest
 import responses
 
+from devkit.context import still_context
+from devkit.events import CLIENT_KEY_ID, api_event, header, response_body, response_json
+from devkit.functions import load_function
+from devkit.moto import add_key
 from mock_server import render_jpeg
-from tests.support.aws import add_key
-from tests.support.lambda_events import (
-    CLIENT_KEY_ID,
-    FakeContext,
-    api_event,
-    header,
-    load_function,
-    response_body,
-    response_json,
-)
-from vegart import runtime
 from vegart.cache_key import cache_key
 from vegart.contract import parse_render_request
 from vegart.keys import KeyStore
@@ -110,17 +103,23 @@ def burst(count: int = BURST, key_id: str = CLIENT_KEY_ID) -> list[dict[str, Any
     """``count`` identical requests at once, each from a thread of its own."""
     fn = load_function("render")
     answers: list[dict[str, Any]] = []
+    crashed: list[BaseException] = []
     start = threading.Barrier(count)
 
     def client() -> None:
         start.wait()
-        answers.append(fn.lambda_handler(api_event(BODY, key_id=key_id), FakeContext()))
+        try:
+            answers.append(fn.lambda_handler(api_event(BODY, key_id=key_id), still_context()))
+        except BaseException as exc:  # the function itself must never raise: surface it
+            crashed.append(exc)
 
     threads = [threading.Thread(target=client) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    if crashed:
+        raise crashed[0]
     return answers
 
 
@@ -188,13 +187,13 @@ def test_a_holders_own_refusal_is_not_passed_to_its_watchers(
     renders, rather than answering another key's 406."""
     fn = load_function("render")
     broke = add_key(keys, "vg_" + "c" * 40, 0, label="broke")
-    assert fn.lambda_handler(api_event(BODY, key_id=broke), FakeContext())["statusCode"] == 406
+    assert fn.lambda_handler(api_event(BODY, key_id=broke), still_context())["statusCode"] == 406
     (item,) = boto3.client("dynamodb").scan(TableName=aws["leases_table"])["Items"]
     assert "holder" not in item
     assert "failed_holder" not in item
     with responses.RequestsMock() as mock:
         mock.add_callback(responses.POST, URL, callback=image)
-        answer = fn.lambda_handler(api_event(BODY), FakeContext())
+        answer = fn.lambda_handler(api_event(BODY), still_context())
     assert (answer["statusCode"], header(answer, "x-cache")) == (200, "MISS")
 
 
@@ -202,13 +201,13 @@ def test_a_failed_render_gives_the_lease_back(aws: dict[str, Any], keys: KeyStor
     fn = load_function("render")
     with responses.RequestsMock() as mock:
         mock.add(responses.POST, URL, status=400, json={"error": "prompt refused"})
-        assert fn.lambda_handler(api_event(BODY), FakeContext())["statusCode"] == 400
+        assert fn.lambda_handler(api_event(BODY), still_context())["statusCode"] == 400
     # Nobody holds the lease, so the same request renders at once rather than waiting for one.
     (item,) = boto3.client("dynamodb").scan(TableName=aws["leases_table"])["Items"]
     assert "holder" not in item
     with responses.RequestsMock() as mock:
         mock.add(responses.POST, URL, body=render_jpeg(BODY["prompt"], 4242, 4))
-        answer = fn.lambda_handler(api_event(BODY), FakeContext())
+        answer = fn.lambda_handler(api_event(BODY), still_context())
     assert (answer["statusCode"], header(answer, "x-cache")) == (200, "MISS")
 
 
@@ -232,7 +231,7 @@ def test_a_watcher_of_a_crashed_holder_renders_itself(
     aws: dict[str, Any], keys: KeyStore, deadline: None
 ) -> None:
     """A holder that never settles (its instance died) is taken over once its time is up."""
-    service = runtime.render_service()
+    service = load_function("render").wiring.render_service
     key = cache_key(service.spec(parse_render_request(json.dumps(BODY).encode())))
     client = boto3.client("dynamodb")
     crashed = RenderLeases(aws["leases_table"], lambda: client, clock=lambda: 0.0)
@@ -240,7 +239,7 @@ def test_a_watcher_of_a_crashed_holder_renders_itself(
     fn = load_function("render")
     with responses.RequestsMock() as mock:
         mock.add_callback(responses.POST, URL, callback=image)
-        answer = fn.lambda_handler(api_event(BODY), FakeContext())
+        answer = fn.lambda_handler(api_event(BODY), still_context())
     assert (answer["statusCode"], header(answer, "x-cache")) == (200, "MISS")
 
 
@@ -251,5 +250,5 @@ def test_without_the_leases_table_requests_still_render(
     fn = load_function("render")
     with responses.RequestsMock() as mock:
         mock.add(responses.POST, URL, body=render_jpeg(BODY["prompt"], 4242, 4))
-        response = fn.lambda_handler(api_event(BODY), FakeContext())
+        response = fn.lambda_handler(api_event(BODY), still_context())
     assert response["statusCode"] == 200

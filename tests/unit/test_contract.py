@@ -1,4 +1,4 @@
-"""Every rule of CONTRACT.md's request table, one row each."""
+"""Every rule of docs/contract.md's request table, one row each."""
 
 from __future__ import annotations
 

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import responses
 
-from tests.support.aws import add_key
-from tests.support.lambda_events import FakeContext, api_event, header, response_json
+from devkit.context import still_context
+from devkit.events import api_event, header, response_json
+from devkit.moto import add_key
 from vegart.keys import DISABLED, KeyStore
 
 URL = "https://api.segmind.test/v1/segmind-vega-rt-v1"
@@ -24,7 +25,7 @@ POOR_KEY = "vg_poor-key-00000000000000000"
 
 def render(fn: ModuleType, key_id: str | None, prompt: str = "a fox", **fields: Any) -> dict:
     event = api_event({"prompt": prompt, "seed": 7, **fields}, key_id=key_id)
-    return fn.lambda_handler(event, FakeContext())
+    return fn.lambda_handler(event, still_context())
 
 
 def balance(keys: KeyStore, key_id: str) -> int:

@@ -1,6 +1,6 @@
 """Hostile requests through the render function, in process: each gets the contract's answer.
 
-A request that breaks the contract (CONTRACT.md) gets a 400 whose body is ``{"error": str}``
+A request that breaks the contract (docs/contract.md) gets a 400 whose body is ``{"error": str}``
 and whose message names the problem without quoting the request back; one that keeps it (a
 prompt with control characters or markup is still a prompt) is rendered, the prompt passed to
 the backend unchanged. No answer is a 500, and no response header carries CR, LF or NUL,
@@ -9,25 +9,17 @@ whatever the request's own headers held.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
 import pytest
 import responses
 
+from devkit.context import still_context
+from devkit.events import api_event, header, preflight_event, response_body, response_json
+from devkit.functions import load_function
 from mock_server import render_jpeg
-from tests.support.lambda_events import (
-    ROOT,
-    FakeContext,
-    api_event,
-    header,
-    preflight_event,
-    response_body,
-    response_json,
-)
 from vegart.contract import MAX_BODY_BYTES, MAX_PROMPT_CHARS
 
 SEGMIND_URL = "https://api.segmind.test/v1/segmind-vega-rt-v1"
@@ -36,7 +28,7 @@ INJECTED = "Set-Cookie: pwned=1"
 
 
 def invoke(fn: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
-    return fn.lambda_handler(event, FakeContext())
+    return fn.lambda_handler(event, still_context())
 
 
 def all_headers(response: dict[str, Any]) -> list[tuple[str, str]]:
@@ -153,13 +145,11 @@ def test_a_prompt_of_white_space_only_is_a_400(fn: ModuleType, prompt: str) -> N
 def test_a_prompt_with_a_lone_surrogate_is_not_a_500(
     fn: ModuleType, segmind: responses.RequestsMock
 ) -> None:
-    # Valid JSON (an escaped lone surrogate), but not a Unicode string: render it or refuse
-    # it with a 400; a 500 tells the client it is the gateway's fault.
+    # Valid JSON (an escaped lone surrogate), but not a Unicode string: the prompt's 400,
+    # never a 500, which would tell the client it is the gateway's fault.
     raw = b'{"prompt": "a fox \\ud800 in the snow", "seed": 5}'
     response = invoke(fn, api_event(raw_body=raw))
-    assert response["statusCode"] in (200, 400), response_body(response)[:200]
-    if response["statusCode"] == 400:
-        assert_refused(response, "\ud800", names="prompt")
+    assert_refused(response, "\ud800", names="prompt must be valid Unicode text")
 
 
 @pytest.mark.parametrize(
@@ -283,9 +273,7 @@ def test_a_body_over_64_kib_is_a_400_before_it_is_parsed(fn: ModuleType, raw: by
         "infinity", "nan-in-an-unknown-field", "5000-digit-unknown-field",
     ],
 )  # fmt: skip
-def test_an_absurd_number_is_a_400_naming_its_rule(
-    fn: ModuleType, raw: bytes, names: str
-) -> None:
+def test_an_absurd_number_is_a_400_naming_its_rule(fn: ModuleType, raw: bytes, names: str) -> None:
     """Numbers that RFC 8259 has no room for (NaN, Infinity) are not JSON; a number too long
     for its field is that field's range error, not a complaint about the body."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
@@ -356,20 +344,10 @@ def test_a_body_in_another_format_is_a_400_that_does_not_quote_it(
 
 
 @pytest.fixture
-def fn_with_origins(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+def fn_with_origins(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """The render function of a deployment that allows a list of origins (not "*")."""
-    from vegart import config
-
     monkeypatch.setenv("ALLOWED_ORIGINS", ORIGINS)
-    config.settings.cache_clear()
-    spec = importlib.util.spec_from_file_location(
-        "vegart_function_render_with_origins", ROOT / "functions" / "render" / "app.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    yield module
-    config.settings.cache_clear()
+    return load_function("render")
 
 
 #: What a request from no allowed origin is answered: the deployment's first allowed origin.
@@ -393,7 +371,7 @@ def test_hostile_request_headers_are_never_echoed(
     request.getfixturevalue("segmind")  # after moto, whose own mock of requests comes first
     event = api_event(body, headers=HOSTILE_HEADERS)
     response = invoke(fn, event)
-    assert response["statusCode"] in (200, 400)
+    assert response["statusCode"] == (200 if body["prompt"] else 400)
     assert_headers_clean(response)
     # x-request-id is API Gateway's own id for the request, never the client's header.
     assert header(response, "x-request-id") == event["requestContext"]["requestId"]
@@ -426,8 +404,9 @@ def test_an_allowed_origin_is_echoed_exactly(
 
 
 def test_a_backend_message_is_passed_on_as_json_text(fn: ModuleType) -> None:
-    # Segmind's own 400 message reaches the client (CONTRACT.md), as a JSON string with
-    # Content-Type application/json: markup in it is text, and CR/LF never reach a header.
+    # Segmind's own 400 message reaches the client (docs/contract.md, "Backend answers"), as a
+    # JSON string with Content-Type application/json: markup in it is text, and CR/LF never
+    # reach a header.
     upstream = '<script>alert(1)</script>\r\nSet-Cookie: pwned=1 "quoted"'
     with responses.RequestsMock() as mock:
         mock.add(

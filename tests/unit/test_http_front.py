@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from local_stack.gateway import MAX_PAYLOAD, Answer
+from devkit.raw_http import answers, exchange
 from local_stack.http_front import serve
-from tests.support.raw_http import answers, exchange
+from local_stack.rest_api import MAX_PAYLOAD, Answer
 
 ROUTE = b"/v1/segmind-vega-rt-v1"
 

@@ -27,7 +27,8 @@ import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.lambda_events import FakeContext, api_event, header, response_json
+from devkit.context import still_context
+from devkit.events import api_event, header, response_json
 from vegart.cache_key import RenderSpec, cache_key
 from vegart.contract import MAX_PROMPT_CHARS, MAX_SEED, RenderRequest, parse_render_request
 from vegart.errors import BadRequest
@@ -51,7 +52,7 @@ ABSENT = object()
 
 
 def expected_value(name: str, value: Any) -> tuple[bool, Any]:
-    """(valid, the value the request takes) for one field, by CONTRACT.md's table."""
+    """(valid, the value the request takes) for one field, by docs/contract.md's table."""
     if name == "prompt":
         ok = isinstance(value, str) and 1 <= len(value) <= MAX_PROMPT_CHARS and value.strip()
         return bool(ok), value
@@ -189,7 +190,7 @@ def test_the_render_function_answers_200_or_a_400_naming_a_bad_field(
     fn: ModuleType, segmind: responses.RequestsMock, body: dict
 ) -> None:
     bad, values = judge(body)
-    response = fn.lambda_handler(api_event(body), FakeContext())
+    response = fn.lambda_handler(api_event(body), still_context())
     status = response["statusCode"]
     if not bad:
         assert status == 200, response_json(response)
@@ -215,7 +216,7 @@ def test_the_render_function_answers_200_or_a_400_naming_a_bad_field(
 def test_a_body_that_is_not_utf8_is_a_400_naming_the_body(fn: ModuleType, raw: bytes) -> None:
     # The gateway once read Powertools' decoded_body, a UTF-8 decode outside the JSON
     # validation's error handling, and answered these with 500.
-    response = fn.lambda_handler(api_event(raw_body=raw), FakeContext())
+    response = fn.lambda_handler(api_event(raw_body=raw), still_context())
     assert response["statusCode"] == 400
     assert response_json(response) == {"error": "Request body must be valid JSON"}
 
@@ -229,9 +230,9 @@ specs = st.builds(
     model=st.sampled_from(["segmind-vega-rt-v1"]) | st.text(max_size=20),
     prompt=st.text(max_size=60),
     seed=st.integers(0, MAX_SEED),
-    steps=st.integers(4, 10),
-    width=st.integers(1, 4096),
-    height=st.integers(1, 4096),
+    num_inference_steps=st.integers(4, 10),
+    img_width=st.integers(1, 4096),
+    img_height=st.integers(1, 4096),
 )
 SPEC_FIELDS = [field.name for field in dataclasses.fields(RenderSpec)]
 

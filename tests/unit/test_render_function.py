@@ -13,25 +13,35 @@ from typing import Any
 import pytest
 import responses
 
-from mock_server import render_jpeg
-from tests.conftest import SEGMIND_TEST_KEY
-from tests.support.lambda_events import (
+from devkit.context import still_context
+from devkit.deployment import SEGMIND_TEST_KEY
+from devkit.events import (
     CLIENT_KEY_ID,
-    FakeContext,
     api_event,
     header,
     preflight_event,
     response_body,
     response_json,
 )
+from mock_server import render_jpeg
 from vegart.jpeg import jpeg_size
 
 URL = "https://api.segmind.test/v1/segmind-vega-rt-v1"
 PROMPT = {"prompt": "a lighthouse at dusk", "seed": 758143278}
 
 
+class Broken:
+    """A render service with a bug in it: whatever it is asked, an unexpected exception."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+
+    def image_for(self, *_: Any) -> Any:
+        raise RuntimeError(self.detail)
+
+
 def invoke(fn: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
-    return fn.lambda_handler(event, FakeContext())
+    return fn.lambda_handler(event, still_context())
 
 
 def assert_error(response: dict[str, Any], status: int, *words: str) -> str:
@@ -257,16 +267,10 @@ def test_answers_carry_cors_headers_for_a_page(
 def test_an_unexpected_fault_is_a_500_without_details(
     fn: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vegart import runtime
-
-    def broken() -> Any:
-        raise RuntimeError("secret internal detail at 10.0.0.7")
-
-    monkeypatch.setattr(fn.api, "render_service", broken)
+    monkeypatch.setattr(fn.wiring, "render_service", Broken("secret internal detail at 10.0.0.7"))
     response = invoke(fn, api_event(PROMPT))
     message = assert_error(response, 500)
     assert "10.0.0.7" not in message and "RuntimeError" not in message
-    runtime.reset()
 
 
 def test_a_missing_segmind_secret_is_a_502(fn: ModuleType, aws: dict[str, Any]) -> None:

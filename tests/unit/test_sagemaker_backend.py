@@ -28,16 +28,10 @@ from botocore.stub import Stubber
 from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
 from moto.sagemakerruntime.models import sagemakerruntime_backends
 
+from devkit.context import still_context
+from devkit.events import api_event, header, response_json
+from devkit.functions import ROOT, load_function
 from mock_server import render_jpeg
-from tests.support.lambda_events import (
-    ROOT,
-    FakeContext,
-    api_event,
-    header,
-    load_function,
-    response_json,
-)
-from vegart import runtime
 from vegart.backends.sagemaker import BAD_REQUEST_PREFIX, SageMakerBackend
 from vegart.cache_key import RenderSpec, cache_key
 from vegart.deadline import Deadline
@@ -50,9 +44,9 @@ SPEC = RenderSpec(
     model="segmind-vega-rt-v1",
     prompt="a fox",
     seed=7,
-    steps=4,
-    width=1024,
-    height=1024,
+    num_inference_steps=4,
+    img_width=1024,
+    img_height=1024,
 )
 IMAGE = render_jpeg("a fox", 7, 4)
 EXPECTED_BODY = {
@@ -269,9 +263,7 @@ def test_the_refusal_prefix_is_the_model_servers(monkeypatch: pytest.MonkeyPatch
 def sagemaker_deployment(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setenv("VEGART_BACKEND", "sagemaker")
     monkeypatch.setenv("SAGEMAKER_ENDPOINT_NAME", ENDPOINT)
-    runtime.reset()
-    yield aws
-    runtime.reset()
+    return aws
 
 
 def canned(*bodies: str) -> None:
@@ -290,7 +282,7 @@ def test_the_function_refuses_a_non_jpeg_from_the_endpoint(
     canned("this is not a jpeg")
     fn = load_function("render")
     before = keys.require(sagemaker_deployment["client_key_id"]).credits
-    response = fn.lambda_handler(api_event({"prompt": "a fox", "seed": 1}), FakeContext())
+    response = fn.lambda_handler(api_event({"prompt": "a fox", "seed": 1}), still_context())
     assert response["statusCode"] == 502
     assert set(response_json(response)) == {"error"}
     assert header(response, "x-remaining-credits") is None

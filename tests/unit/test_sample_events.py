@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 import responses
 
+from devkit.context import still_context
+from devkit.events import header
+from devkit.functions import load_function
 from mock_server import render_jpeg
-from tests.support.lambda_events import FakeContext, header, load_function
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EXPECTED = {
@@ -37,7 +39,7 @@ def test_a_sample_event_gets_its_answer(aws: dict[str, Any], name: str, status: 
             body=render_jpeg("sample", 1, 4),
             content_type="image/jpeg",
         )
-        response = fn.lambda_handler(event, FakeContext())
+        response = fn.lambda_handler(event, still_context())
     assert response["statusCode"] == status
     if status == 200:
         assert header(response, "x-request-id") == f"sample-{name}"

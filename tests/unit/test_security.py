@@ -23,17 +23,13 @@ import pytest
 import requests
 import responses
 
+from devkit.context import still_context
+from devkit.deployment import SEGMIND_TEST_KEY
+from devkit.events import CLIENT_KEY, api_event, key_check_event
+from devkit.functions import load_function
+from devkit.moto import add_key
 from mock_server import render_jpeg
-from tests.conftest import SEGMIND_TEST_KEY
 from tests.infra.conftest import as_deployed, load_template, translate
-from tests.support.aws import add_key
-from tests.support.lambda_events import (
-    CLIENT_KEY,
-    FakeContext,
-    api_event,
-    authorizer_event,
-    load_function,
-)
 from vegart.keys import DISABLED, KeyStore, key_id
 from vegart.observability import logger
 
@@ -102,7 +98,7 @@ def log_lines(text: str) -> list[dict[str, Any]]:
 
 
 def invoke(fn: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
-    return fn.lambda_handler(event, FakeContext())
+    return fn.lambda_handler(event, still_context())
 
 
 # -- the render function ---------------------------------------------------------------------
@@ -156,8 +152,7 @@ def test_a_refused_request_logs_no_prompt_or_key(fn: ModuleType, logs: Logs, bod
 )
 def test_a_body_that_is_not_json_logs_none_of_it(fn: ModuleType, logs: Logs, raw: bytes) -> None:
     response = invoke(fn, api_event(raw_body=raw))
-    # The status is tests/unit/test_hostile_input.py's business; here, what was logged.
-    assert response["statusCode"] >= 400
+    assert response["statusCode"] == 400
     assert_nothing_secret(logs())
 
 
@@ -183,6 +178,24 @@ UPSTREAM_FAILURES: dict[str, dict[str, Any]] = {
 }
 
 
+#: What the client is answered for each, as the contract's backend table says.
+ANSWERED = {
+    "400-quoting-the-prompt": 400,
+    "401-account": 502,
+    "403-account": 502,
+    "406-no-credits": 502,
+    "404": 502,
+    "429": 429,
+    "500": 502,
+    "503": 502,
+    "504": 504,
+    "200-html": 502,
+    "200-cut-off-jpeg": 502,
+    "connection-refused": 502,
+    "read-timeout": 504,
+}
+
+
 @pytest.mark.parametrize("upstream", sorted(UPSTREAM_FAILURES))
 def test_an_upstream_failure_logs_no_prompt_or_key(
     fn: ModuleType, logs: Logs, upstream: str
@@ -192,7 +205,7 @@ def test_an_upstream_failure_logs_no_prompt_or_key(
         response = invoke(fn, api_event({"prompt": PROMPT, "seed": 11}))
         assert mock.calls, "the backend was not called"
         assert mock.calls[0].request.headers["x-api-key"] == SEGMIND_TEST_KEY
-    assert response["statusCode"] in {400, 429, 502, 504}
+    assert response["statusCode"] == ANSWERED[upstream]
     text = logs()
     assert_nothing_secret(text)
     # The capture saw the request's output (its metrics line at least).
@@ -202,14 +215,10 @@ def test_an_upstream_failure_logs_no_prompt_or_key(
 def test_an_unexpected_fault_logs_no_prompt_or_key(
     fn: ModuleType, logs: Logs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vegart import runtime
+    from tests.unit.test_render_function import Broken
 
-    def broken() -> Any:
-        raise RuntimeError("the render service is broken")
-
-    monkeypatch.setattr(fn.api, "render_service", broken)
+    monkeypatch.setattr(fn.wiring, "render_service", Broken("the render service is broken"))
     response = invoke(fn, api_event({"prompt": PROMPT}))
-    runtime.reset()
     assert response["statusCode"] == 500
     text = logs()
     assert "Unexpected error" in text  # logged, with its traceback
@@ -231,22 +240,22 @@ def authorizer(aws: dict[str, Any]) -> ModuleType:
 
 
 def authorize(authorizer: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
-    return authorizer.lambda_handler(event, FakeContext(function_name="vegart-authorizer"))
+    return authorizer.lambda_handler(event, still_context("vegart-authorizer"))
 
 
 def test_the_authorizer_logs_no_key_whatever_it_decides(
     authorizer: ModuleType, keys: KeyStore, logs: Logs
 ) -> None:
     add_key(keys, LIMITED_KEY, 5, models=("segmind-vega-rt-v1",))
-    allowed = authorize(authorizer, authorizer_event())
+    allowed = authorize(authorizer, key_check_event())
     assert allowed["policyDocument"]["Statement"][0]["Effect"] == "Allow"
     # A model the key may not use.
-    authorize(authorizer, authorizer_event(LIMITED_KEY, path="/v1/another-model"))
+    authorize(authorizer, key_check_event(LIMITED_KEY, path="/v1/another-model"))
     for key in (UNKNOWN_KEY, "", f"  {UNKNOWN_KEY}  "):
         with pytest.raises(Exception, match=r"^Unauthorized$"):
-            authorize(authorizer, authorizer_event(key))
+            authorize(authorizer, key_check_event(key))
     keys.update(key_id(CLIENT_KEY), status=DISABLED)
-    denied = authorize(authorizer, authorizer_event())
+    denied = authorize(authorizer, key_check_event())
     assert denied["policyDocument"]["Statement"][0]["Effect"] == "Deny"
     text = logs()
     assert_nothing_secret(text)
@@ -263,7 +272,7 @@ def test_the_keys_table_being_down_tells_no_key(
 ) -> None:
     keys._client().delete_table(TableName=aws["keys_table"])
     with pytest.raises(Exception) as raised:  # noqa: PT011 - whatever the fault, no key in it
-        authorize(authorizer, authorizer_event())
+        authorize(authorizer, key_check_event())
     # Lambda logs the exception that escapes the handler: it must not quote the key either.
     assert_nothing_secret(f"{logs()}\n{raised.value!r}\n{raised.value}")
 
@@ -382,16 +391,10 @@ def test_full_prompts_are_logged_only_when_the_operator_turns_them_on(
     logs: Logs,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from vegart import runtime
-
     assert invoke(fn, api_event({"prompt": PROMPT, "seed": 8}))["statusCode"] == 200
     monkeypatch.setenv("LOG_PROMPTS", "true")
-    runtime.reset()
-    try:
-        assert invoke(fn, api_event({"prompt": PROMPT, "seed": 9}))["statusCode"] == 200
-    finally:
-        monkeypatch.delenv("LOG_PROMPTS")
-        runtime.reset()
+    telling = load_function("render")  # a deployment with LogPrompts=true
+    assert invoke(telling, api_event({"prompt": PROMPT, "seed": 9}))["statusCode"] == 200
     rendered = [line for line in log_lines(logs()) if line.get("message") == "Rendered"]
     assert [line.get("prompt") for line in rendered] == [None, PROMPT]
     assert all(len(line["prompt_sha256"]) == 16 for line in rendered)

@@ -11,14 +11,14 @@ import pytest
 import requests
 import responses
 
+from devkit.clock import FakeClock
 from mock_server import render_jpeg
-from tests.support.clock import FakeClock
 from vegart.backends.segmind import SegmindBackend
 from vegart.cache_key import RenderSpec
 from vegart.contract import parse_render_request
 from vegart.deadline import Deadline
 from vegart.errors import BadGateway, BadRequest, GatewayTimeout, RateLimited
-from vegart.render import RenderService
+from vegart.render_service import RenderService
 from vegart.retry import RetryPolicy
 
 BASE = "https://api.segmind.test/v1"
@@ -245,7 +245,7 @@ def test_a_200_that_is_not_a_valid_jpeg_is_a_502(
     service = RenderService(backend, cache=None)
     request = parse_render_request(b'{"prompt": "a fox", "seed": 42}')
     with pytest.raises(BadGateway):
-        service.render(request, Deadline.after(20.0, clock), "req-1")
+        service.image_for(request, Deadline.after(20.0, clock), "req-1")
 
 
 def test_429_is_retried_honouring_retry_after(

@@ -20,7 +20,7 @@ from botocore.stub import Stubber
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.support.clock import FakeClock
+from devkit.clock import FakeClock
 from vegart.backends.sagemaker import SageMakerBackend
 from vegart.backends.segmind import SegmindBackend
 from vegart.cache import RenderCache

@@ -1,7 +1,8 @@
 """The HTTP face of a render: from an API Gateway event to the contract's answers.
 
-The function's ``app.py`` only wires these into Powertools' resolver; everything that decides
-a status, a header or a body lives here, where it is tested without a Lambda runtime.
+The function's ``app.py`` only wires these into Powertools' resolver, with the settings and
+the render service it built; everything that decides a status, a header or a body lives here,
+where it is tested without a Lambda runtime.
 """
 
 from __future__ import annotations
@@ -14,15 +15,14 @@ from aws_lambda_powertools.event_handler import CORSConfig, Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from .cache_key import prompt_fingerprint
-from .config import Settings, settings
+from .config import Settings
 from .contract import parse_render_request
 from .deadline import Deadline
-from .errors import GatewayError, Unauthorized
+from .errors import ContractError, Unauthorized
 from .observability import logger
-from .render import RenderResult
-from .runtime import render_service
+from .render_service import RenderResult, RenderService
 
-#: Headers a browser page may read from an answer (CONTRACT.md, CORS).
+#: Headers a browser page may read from an answer (docs/contract.md, "CORS").
 EXPOSED_HEADERS = [
     "x-seed-value",
     "x-cache",
@@ -37,9 +37,9 @@ PREFLIGHT_MAX_AGE = 600
 _RESPONSE_MARGIN_SECONDS = 1.0
 
 
-def cors_config(config: Settings | None = None) -> CORSConfig:
+def cors_config(config: Settings) -> CORSConfig:
     """Powertools' CORS settings from the deployment's allowed origins."""
-    origins = (config or settings()).allowed_origins
+    origins = config.allowed_origins
     return CORSConfig(
         allow_origin=origins[0],
         extra_origins=list(origins[1:]),
@@ -49,7 +49,7 @@ def cors_config(config: Settings | None = None) -> CORSConfig:
     )
 
 
-def with_allowed_origin(response: dict[str, Any], config: Settings | None = None) -> dict[str, Any]:
+def with_allowed_origin(response: dict[str, Any], config: Settings) -> dict[str, Any]:
     """The proxy answer with ``Access-Control-Allow-Origin``, which every answer carries.
 
     Powertools adds the CORS headers only when the request names an allowed ``Origin``; a
@@ -60,7 +60,7 @@ def with_allowed_origin(response: dict[str, Any], config: Settings | None = None
     headers = response.setdefault("multiValueHeaders", {})
     present = {name.lower() for name in (*headers, *(response.get("headers") or {}))}
     if "access-control-allow-origin" not in present:
-        headers["Access-Control-Allow-Origin"] = [(config or settings()).allowed_origins[0]]
+        headers["Access-Control-Allow-Origin"] = [config.allowed_origins[0]]
         headers["Access-Control-Expose-Headers"] = [",".join(EXPOSED_HEADERS)]
     return response
 
@@ -70,9 +70,9 @@ def request_id(event: APIGatewayProxyEvent) -> str:
     return event.request_context.request_id or ""
 
 
-def request_deadline(context: Any, config: Settings | None = None) -> Deadline:
+def request_deadline(context: Any, config: Settings) -> Deadline:
     """The configured deadline, shortened if Lambda itself has less time left."""
-    seconds = (config or settings()).request_deadline_seconds
+    seconds = config.request_deadline_seconds
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     if callable(remaining_ms):
         seconds = min(seconds, remaining_ms() / 1000 - _RESPONSE_MARGIN_SECONDS)
@@ -103,7 +103,9 @@ def caller(event: APIGatewayProxyEvent) -> str:
     return key_id
 
 
-def render(event: APIGatewayProxyEvent, context: Any) -> Response:
+def answer_render(
+    event: APIGatewayProxyEvent, context: Any, *, config: Settings, service: RenderService
+) -> Response[Any]:
     """``POST /v1/segmind-vega-rt-v1``: validate, render or hit the cache, answer."""
     req_id = request_id(event)
     account = caller(event)
@@ -112,17 +114,17 @@ def render(event: APIGatewayProxyEvent, context: Any) -> Response:
         "prompt_sha256": prompt_fingerprint(request.prompt)[:16],
         "prompt_length": len(request.prompt),
     }
-    if settings().log_prompts:
+    if config.log_prompts:
         prompt["prompt"] = request.prompt
     logger.append_keys(key_id=account, steps=request.num_inference_steps, **prompt)
-    result = render_service().render(request, request_deadline(context), req_id, account)
+    result = service.image_for(request, request_deadline(context, config), req_id, account)
     logger.info(
         "Rendered", extra={"cache": "HIT" if result.cache_hit else "MISS", "seed": result.seed}
     )
     return image_response(result, base64_body=request.base64, req_id=req_id)
 
 
-def image_response(result: RenderResult, *, base64_body: bool, req_id: str) -> Response:
+def image_response(result: RenderResult, *, base64_body: bool, req_id: str) -> Response[Any]:
     """The 200 in either of the contract's two shapes, with its headers."""
     headers = {
         "x-seed-value": str(result.seed),
@@ -139,7 +141,7 @@ def image_response(result: RenderResult, *, base64_body: bool, req_id: str) -> R
     return Response(200, "image/jpeg", result.image, headers)
 
 
-def error_response(error: GatewayError, req_id: str) -> Response:
+def error_response(error: ContractError, req_id: str) -> Response[Any]:
     """Any non-200 in the contract's one error shape."""
     headers = {"x-request-id": req_id, **error.headers}
     return Response(error.status, "application/json", json.dumps({"error": error.message}), headers)

@@ -1,4 +1,4 @@
-"""boto3 clients, created once per process and only when first used.
+"""boto3 clients, created only when first used and then kept by their function instance.
 
 Creating a client costs milliseconds of a cold start; a warm invocation must not pay it again.
 Timeouts are short on purpose: the cache and the secret sit on the request's critical path,
@@ -8,55 +8,78 @@ and a slow dependency must not eat the render's deadline.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from .config import settings
+if TYPE_CHECKING:  # the stubs are a development dependency; nothing of them runs on Lambda
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 _CONFIG = Config(
     connect_timeout=2,
     read_timeout=3,
     retries={"mode": "standard", "max_attempts": 2},
 )
-_clients: dict[tuple[str, float | None], Any] = {}
-_lock = threading.Lock()
 
 
-def client(service: str, read_timeout: float | None = None) -> Any:
-    """The process's one client for ``service`` (and ``read_timeout``, when a call needs a
-    longer one than the default: a render waits on its backend for seconds, a cache read not)."""
-    key = (service, read_timeout)
-    existing = _clients.get(key)
-    if existing is not None:
-        return existing
-    with _lock:
-        if key not in _clients:
-            config = _CONFIG
-            if read_timeout is not None:
-                # One attempt per call: the render's own loop retries within its deadline.
-                config = _CONFIG.merge(
-                    Config(read_timeout=read_timeout, retries={"max_attempts": 1})
+class AwsClients:
+    """The clients of one function instance, one per service (and read timeout)."""
+
+    def __init__(self, endpoint_url: str = "") -> None:
+        #: Where boto3 finds AWS: empty on AWS, the local stack's moto under ``sam local``.
+        self.endpoint_url = endpoint_url or None
+        self._clients: dict[tuple[str, float | None], Any] = {}
+        self._lock = threading.Lock()
+
+    def dynamodb(self) -> DynamoDBClient:
+        client: DynamoDBClient = self.client("dynamodb")
+        return client
+
+    def s3(self) -> S3Client:
+        client: S3Client = self.client("s3")
+        return client
+
+    def secretsmanager(self) -> SecretsManagerClient:
+        client: SecretsManagerClient = self.client("secretsmanager")
+        return client
+
+    def sagemaker_runtime(self, read_timeout: float) -> SageMakerRuntimeClient:
+        client: SageMakerRuntimeClient = self.client("sagemaker-runtime", read_timeout)
+        return client
+
+    def client(self, service: str, read_timeout: float | None = None) -> Any:
+        """The client for ``service`` (and ``read_timeout``, when a call needs a longer one
+        than the default: a render waits on its backend for seconds, a cache read does not)."""
+        key = (service, read_timeout)
+        existing = self._clients.get(key)
+        if existing is not None:
+            return existing
+        with self._lock:
+            if key not in self._clients:
+                config = _CONFIG
+                if read_timeout is not None:
+                    # One attempt per call: the render's own loop retries within its deadline.
+                    config = _CONFIG.merge(
+                        Config(read_timeout=read_timeout, retries={"max_attempts": 1})
+                    )
+                self._clients[key] = boto3.session.Session().client(
+                    service,  # type: ignore[call-overload] # any service, typed by the methods above
+                    config=config,
+                    endpoint_url=self.endpoint_url,
                 )
-            _clients[key] = boto3.session.Session().client(
-                service, config=config, endpoint_url=settings().aws_endpoint_url or None
-            )
-        return _clients[key]
-
-
-def created_clients() -> tuple[str, ...]:
-    """The services a client was made for so far, for the cold-start benchmark."""
-    return tuple(dict.fromkeys(service for service, _ in _clients))
-
-
-def reset_clients() -> None:
-    """Forget every client, so that a test can point boto3 somewhere else."""
-    with _lock:
-        _clients.clear()
+            return self._clients[key]
 
 
 def error_code(error: ClientError) -> str:
     """The AWS error code of a failed call (``ConditionalCheckFailedException`` ...)."""
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def condition_failed(error: ClientError) -> bool:
+    """Whether a conditional write was refused because its condition did not hold."""
+    return error_code(error) == "ConditionalCheckFailedException"

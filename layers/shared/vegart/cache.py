@@ -10,12 +10,16 @@ never be served.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .aws import error_code
 from .jpeg import MAX_JPEG_BYTES, is_valid_render
 from .observability import logger, metrics
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 
@@ -23,7 +27,7 @@ _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 class RenderCache:
     """Renders stored as S3 objects under their cache keys."""
 
-    def __init__(self, bucket: str, s3: Callable[[], Any]) -> None:
+    def __init__(self, bucket: str, s3: Callable[[], S3Client]) -> None:
         self._bucket = bucket
         self._s3 = s3
 
@@ -37,7 +41,7 @@ class RenderCache:
             else:
                 image = response["Body"].read()
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in _MISSING:
+            if error_code(exc) not in _MISSING:
                 self._fault("read", exc)
             return None
         except BotoCoreError as exc:
@@ -71,7 +75,7 @@ class RenderCache:
 
     @staticmethod
     def _fault(operation: str, exc: Exception) -> None:
-        code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+        code = error_code(exc) if isinstance(exc, ClientError) else None
         logger.warning(
             "Render cache unavailable; serving as a miss",
             extra={"operation": operation, "error": type(exc).__name__, "code": code},

@@ -28,19 +28,21 @@ class RenderSpec:
     model: str
     prompt: str
     seed: int
-    steps: int
-    width: int
-    height: int
+    num_inference_steps: int
+    img_width: int
+    img_height: int
 
     def canonical(self) -> bytes:
+        """The inputs as the cache key hashes them. Its short names ("steps", "width") are
+        part of every stored key: renaming one orphans the whole cache (see KEY_VERSION)."""
         description = {
             "backend": self.backend,
-            "height": self.height,
+            "height": self.img_height,
             "model": self.model,
             "prompt": self.prompt,
             "seed": self.seed,
-            "steps": self.steps,
-            "width": self.width,
+            "steps": self.num_inference_steps,
+            "width": self.img_width,
         }
         return json.dumps(
             description, sort_keys=True, separators=(",", ":"), ensure_ascii=False

@@ -1,7 +1,8 @@
 """Deployment settings, read from the environment that ``template.yaml`` sets, in one place.
 
-Nothing else in the package reads ``os.environ``: a setting that is not here does not exist,
-and tests build a :class:`Settings` directly instead of patching the environment piecemeal.
+Nothing else in the package reads ``os.environ``: a setting that is not here does not exist.
+A function's ``app.py`` reads them once, with :meth:`Settings.from_env`, and hands them on;
+tests build a :class:`Settings` directly instead of patching the environment piecemeal.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 
 #: API Gateway gives up on an integration after 29 s; the gateway must answer before that.
 API_GATEWAY_TIMEOUT_SECONDS = 29.0
@@ -79,9 +79,3 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise ConfigurationError(f"{name} must be a number, not {raw!r}") from exc
-
-
-@cache
-def settings() -> Settings:
-    """The settings of this process, read once per cold start."""
-    return Settings.from_env()

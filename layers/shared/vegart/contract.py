@@ -1,4 +1,6 @@
-"""The public request of ``POST /v1/segmind-vega-rt-v1`` and its rules (CONTRACT.md).
+"""The public request of ``POST /v1/segmind-vega-rt-v1`` and its rules.
+
+docs/contract.md, "Request fields", is the table this module enforces.
 
 Validation is table-driven: each integer field is one :class:`IntField` row, so the request
 table in the contract, this module and the OpenAPI document can be compared line by line.
@@ -61,16 +63,6 @@ class RenderRequest:
     img_height: int = IMAGE_SIZE
     base64: bool = False
 
-    def with_seed(self, seed: int) -> RenderRequest:
-        return RenderRequest(
-            self.prompt,
-            self.num_inference_steps,
-            seed,
-            self.img_width,
-            self.img_height,
-            self.base64,
-        )
-
 
 def _prompt(body: dict[str, Any]) -> str:
     prompt = body.get("prompt")
@@ -101,7 +93,7 @@ def _flag(body: dict[str, Any], name: str) -> bool:
 #: Digits beyond any field's range: a longer integer is read as this, signed, so that its
 #: field's range check names it (rather than Python's 4,300-digit limit refusing the body).
 _MAX_DIGITS = 40
-_BEYOND_ANY_FIELD = 10**_MAX_DIGITS
+_BEYOND_ANY_FIELD: int = 10**_MAX_DIGITS
 
 
 def _integer(text: str) -> int:

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from . import aws
 from .errors import BadGateway
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 from .observability import logger, metrics
 
 
@@ -30,16 +34,22 @@ class SecretKey:
         secret_id: str,
         max_age: int,
         provider: SecretsProvider | None = None,
+        *,
+        client: Callable[[], SecretsManagerClient] | None = None,
     ) -> None:
+        """``provider``, or one made on first use with ``client()``, the Secrets Manager
+        client (boto3's default when none is given)."""
         self._secret_id = secret_id
         self._max_age = max_age
         self._provider = provider
+        self._client = client
         self._last_good: str | None = None
         self._lock = threading.Lock()
 
     def _secrets(self) -> SecretsProvider:
         if self._provider is None:
-            self._provider = SecretsProvider(boto3_client=aws.client("secretsmanager"))
+            client = self._client() if self._client is not None else None
+            self._provider = SecretsProvider(boto3_client=client)
         return self._provider
 
     def __call__(self) -> str:
@@ -70,5 +80,5 @@ def _unwrap(raw: str) -> str:
         except json.JSONDecodeError:
             return text
         if isinstance(document, dict) and isinstance(document.get("api_key"), str):
-            return document["api_key"].strip()
+            return str(document["api_key"]).strip()
     return text

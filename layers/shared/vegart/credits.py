@@ -12,14 +12,17 @@ images away, and the authorizer has already said who the caller is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .aws import error_code
-from .errors import Forbidden, GatewayError, InsufficientCredits, InternalError, Unauthorized
+from .aws import condition_failed
+from .errors import ContractError, Forbidden, InsufficientCredits, InternalError, Unauthorized
 from .keys import ACTIVE, utc_now
 from .observability import logger, metrics
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 _LEDGER_DOWN = "The credit ledger is unavailable; try again later"
 
@@ -27,7 +30,7 @@ _LEDGER_DOWN = "The credit ledger is unavailable; try again later"
 class CreditLedger:
     """Debits, refunds and balances of the keys table's ``credits`` attribute."""
 
-    def __init__(self, table: str, client: Callable[[], Any]) -> None:
+    def __init__(self, table: str, client: Callable[[], DynamoDBClient]) -> None:
         self.table = table
         self._client = client
 
@@ -58,7 +61,7 @@ class CreditLedger:
                 UpdateExpression="ADD credits :one",
                 ExpressionAttributeValues={":one": {"N": "1"}},
             )
-        except GatewayError as exc:
+        except ContractError as exc:
             logger.error("Credit refund failed", extra={"key_id": key_hash, "error": exc.message})
             metrics.add_metric(name="CreditRefundErrors", unit="Count", value=1)
             return None
@@ -117,7 +120,7 @@ class CreditLedger:
                 **request,
             )
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 raise self._refusal(key_hash) from None
             raise _ledger_down(operation, exc) from None
         except BotoCoreError as exc:

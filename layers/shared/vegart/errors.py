@@ -7,7 +7,7 @@ keys, hosts or stack traces: whatever raises one of these is deciding what the c
 from __future__ import annotations
 
 
-class GatewayError(Exception):
+class ContractError(Exception):
     """An answer other than 200, with the status the contract gives it."""
 
     status: int = 500
@@ -21,37 +21,37 @@ class GatewayError(Exception):
         self.headers = dict(headers or {})
 
 
-class BadRequest(GatewayError):
+class BadRequest(ContractError):
     status = 400
     default_message = "Invalid parameters or request format"
 
 
-class Unauthorized(GatewayError):
+class Unauthorized(ContractError):
     status = 401
     default_message = "Unauthorized. API key is invalid or may have expired"
 
 
-class Forbidden(GatewayError):
+class Forbidden(ContractError):
     status = 403
     default_message = "Forbidden"
 
 
-class NotFound(GatewayError):
+class NotFound(ContractError):
     status = 404
     default_message = "Not found"
 
 
-class MethodNotAllowed(GatewayError):
+class MethodNotAllowed(ContractError):
     status = 405
     default_message = "Method not allowed"
 
 
-class InsufficientCredits(GatewayError):
+class InsufficientCredits(ContractError):
     status = 406
     default_message = "Insufficient credits"
 
 
-class RateLimited(GatewayError):
+class RateLimited(ContractError):
     """429: the client must wait ``retry_after`` seconds, which the answer says in Retry-After."""
 
     status = 429
@@ -62,17 +62,17 @@ class RateLimited(GatewayError):
         super().__init__(message, headers={"Retry-After": str(self.retry_after)})
 
 
-class InternalError(GatewayError):
+class InternalError(ContractError):
     status = 500
     default_message = "Internal server error"
 
 
-class BadGateway(GatewayError):
+class BadGateway(ContractError):
     status = 502
     default_message = "The render backend failed; please try again"
 
 
-class GatewayTimeout(GatewayError):
+class GatewayTimeout(ContractError):
     status = 504
     default_message = "The render backend did not answer in time"
 
@@ -86,7 +86,7 @@ class DeadlineExceeded(GatewayTimeout):
     """
 
 
-_BY_STATUS: dict[int, type[GatewayError]] = {
+_BY_STATUS: dict[int, type[ContractError]] = {
     error.status: error
     for error in (
         BadRequest,
@@ -102,7 +102,7 @@ _BY_STATUS: dict[int, type[GatewayError]] = {
 }
 
 
-def error_for_status(status: int, message: str, *, retry_after: int | None = None) -> GatewayError:
+def error_for_status(status: int, message: str, *, retry_after: int | None = None) -> ContractError:
     """The contract's error for ``status``: how one request answers another's failure.
 
     A status outside the contract's table is the backend failing (502).

@@ -16,14 +16,19 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
+from .aws import condition_failed
 from .contract import MODEL_SLUG
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 KEY_PREFIX = "vg_"
 ACTIVE = "active"
 DISABLED = "disabled"
-STATUSES = (ACTIVE, DISABLED)
 #: Every model this gateway serves; a key may use those in its ``models``.
 MODELS = (MODEL_SLUG,)
 DEFAULT_RATE = 5.0
@@ -99,7 +104,7 @@ class KeyRecord:
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> KeyRecord:
         def text(name: str) -> str:
-            return item.get(name, {}).get("S", "")
+            return str(item.get(name, {}).get("S", ""))
 
         return cls(
             key_id=text("key_id"),
@@ -167,7 +172,7 @@ def make_record(
 class KeyStore:
     """The keys table, through the low-level DynamoDB client (cheaper to import and create)."""
 
-    def __init__(self, table: str, client: Callable[[], Any]) -> None:
+    def __init__(self, table: str, client: Callable[[], DynamoDBClient]) -> None:
         self.table = table
         self._client = client
 
@@ -190,15 +195,16 @@ class KeyStore:
 
     def add(self, record: KeyRecord) -> KeyRecord:
         """Store a new key; never overwrites one."""
-        errors = self._client().exceptions
         try:
             self._client().put_item(
                 TableName=self.table,
                 Item=record.to_item(),
                 ConditionExpression="attribute_not_exists(key_id)",
             )
-        except errors.ConditionalCheckFailedException:
-            raise KeyExists(record.key_id) from None
+        except ClientError as exc:
+            if condition_failed(exc):
+                raise KeyExists(record.key_id) from None
+            raise
         return record
 
     def __iter__(self) -> Iterator[KeyRecord]:
@@ -233,7 +239,6 @@ class KeyStore:
         return KeyRecord.from_item(answer["Attributes"])
 
     def delete(self, key_hash: str) -> KeyRecord:
-        errors = self._client().exceptions
         try:
             answer = self._client().delete_item(
                 TableName=self.table,
@@ -241,19 +246,23 @@ class KeyStore:
                 ConditionExpression="attribute_exists(key_id)",
                 ReturnValues="ALL_OLD",
             )
-        except errors.ConditionalCheckFailedException:
-            raise KeyNotFound(key_hash) from None
+        except ClientError as exc:
+            if condition_failed(exc):
+                raise KeyNotFound(key_hash) from None
+            raise
         return KeyRecord.from_item(answer["Attributes"])
 
     def _update(self, key_hash: str, **request: Any) -> dict[str, Any]:
-        errors = self._client().exceptions
         try:
-            return self._client().update_item(
+            answer = self._client().update_item(
                 TableName=self.table,
                 Key={"key_id": {"S": key_hash}},
                 ConditionExpression="attribute_exists(key_id)",
                 ReturnValues="ALL_NEW",
                 **request,
             )
-        except errors.ConditionalCheckFailedException:
-            raise KeyNotFound(key_hash) from None
+        except ClientError as exc:
+            if condition_failed(exc):
+                raise KeyNotFound(key_hash) from None
+            raise
+        return dict(answer)

@@ -24,13 +24,16 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .aws import error_code
-from .errors import GatewayError, error_for_status
+from .aws import condition_failed
+from .errors import ContractError, error_for_status
 from .observability import logger, metrics
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 #: Kept beyond the holder's deadline before another request may take the lease over.
 _GRACE_SECONDS = 5
@@ -47,7 +50,7 @@ class Failure:
     message: str
     retry_after: int | None = None
 
-    def error(self) -> GatewayError:
+    def error(self) -> ContractError:
         return error_for_status(self.status, self.message, retry_after=self.retry_after)
 
 
@@ -76,7 +79,10 @@ class RenderLeases:
     """Leases on cache keys, in the leases table (partition key ``render_key``)."""
 
     def __init__(
-        self, table: str, client: Callable[[], Any], clock: Callable[[], float] = time.time
+        self,
+        table: str,
+        client: Callable[[], DynamoDBClient],
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.table = table
         self._client = client
@@ -104,8 +110,8 @@ class RenderLeases:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                held = exc.response.get("Item", {})  # type: ignore[typeddict-item]
+            if condition_failed(exc):
+                held: Any = exc.response.get("Item") or {}  # ReturnValuesOnConditionCheckFailure
                 return Claim(token=None, holder=held.get("holder", {}).get("S"))
             return self._uncoordinated(exc, token)
         except BotoCoreError as exc:
@@ -144,7 +150,7 @@ class RenderLeases:
             {":expires": {"N": str(int(self._clock() + _SETTLED_SECONDS))}},
         )
 
-    def fail(self, render_key: str, token: str, error: GatewayError) -> None:
+    def fail(self, render_key: str, token: str, error: ContractError) -> None:
         """Give the lease up, with the failure that every watcher of it must answer."""
         values: dict[str, Any] = {
             ":expires": {"N": str(int(self._clock() + _SETTLED_SECONDS))},

@@ -18,7 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from .deadline import Deadline
-from .errors import DeadlineExceeded, GatewayError, RateLimited
+from .errors import ContractError, DeadlineExceeded, RateLimited
 from .observability import logger, metrics
 
 
@@ -113,7 +113,7 @@ class Transient(Exception):
     ``wait`` is how long the backend asked us to wait, if it said (else back-off decides).
     """
 
-    def __init__(self, error: GatewayError, wait: float | None = None) -> None:
+    def __init__(self, error: ContractError, wait: float | None = None) -> None:
         super().__init__(error.message)
         self.error = error
         self.wait = wait
@@ -130,7 +130,7 @@ def with_retries(
     """Run ``attempt`` until it returns, raises a final error, or retrying no longer fits.
 
     A backend's attempt raises :class:`Transient` for what is worth retrying, any other
-    :class:`GatewayError` for what is final, and :class:`DeadlineExceeded` when the request's
+    :class:`ContractError` for what is final, and :class:`DeadlineExceeded` when the request's
     time ran out inside it. How the request ends is decided by what the backend did, not by
     how busy the machine was: once an attempt has failed transiently, running out of time
     later (while waiting, or inside a retry) ends with that failure (502), never with a 504;
@@ -163,7 +163,7 @@ def with_retries(
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def _give_up(transient: Transient, wait: float) -> GatewayError:
+def _give_up(transient: Transient, wait: float) -> ContractError:
     """The client's answer when no attempt is left: the backend's failure, as the contract says."""
     if isinstance(transient.error, RateLimited):
         return RateLimited(retry_after=math.ceil(wait))

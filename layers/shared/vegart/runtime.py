@@ -1,53 +1,45 @@
-"""The objects a warm Lambda keeps between invocations, built on first use.
+"""What a warm function instance keeps between invocations, built from its settings on first use.
 
-Building lazily keeps imports cheap (cold start) and lets tests configure the environment
-before anything reads it; :func:`reset` forgets them all between tests.
+A function's ``app.py`` reads the settings once and makes one :class:`Wiring`; the domain gets
+its collaborators from it as arguments. Building lazily keeps the cold start to what the first
+request needs, and a test builds its own wiring (or loads the function anew) instead of
+patching module globals.
 """
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cached_property
 
-from . import aws
+from .aws import AwsClients
 from .backends import make_backend
 from .cache import RenderCache
-from .config import settings
+from .config import Settings
 from .credits import CreditLedger
 from .keys import KeyStore
 from .leases import RenderLeases
-from .render import RenderService
+from .render_service import RenderService
 
 
-@cache
-def render_service() -> RenderService:
-    """The process's render service, wired from the deployment's settings."""
-    config = settings()
-    backend = make_backend(config)
-    store = (
-        RenderCache(config.cache_bucket, lambda: aws.client("s3")) if config.cache_bucket else None
-    )
-    ledger = (
-        CreditLedger(config.keys_table, lambda: aws.client("dynamodb"))
-        if config.keys_table
-        else None
-    )
-    leases = (
-        RenderLeases(config.leases_table, lambda: aws.client("dynamodb"))
-        if config.leases_table
-        else None
-    )
-    return RenderService(backend, store, ledger, leases=leases)
+class Wiring:
+    """One function instance's collaborators, each made when first asked for."""
 
+    def __init__(self, config: Settings, clients: AwsClients | None = None) -> None:
+        self.config = config
+        self.clients = clients or AwsClients(config.aws_endpoint_url)
 
-@cache
-def key_store() -> KeyStore:
-    """The keys table, for the authorizer."""
-    return KeyStore(settings().keys_table, lambda: aws.client("dynamodb"))
+    @cached_property
+    def render_service(self) -> RenderService:
+        """The render service: the backend, the cache, the ledger and the leases."""
+        config, clients = self.config, self.clients
+        dynamodb = clients.dynamodb
+        return RenderService(
+            make_backend(config, clients),
+            RenderCache(config.cache_bucket, clients.s3) if config.cache_bucket else None,
+            CreditLedger(config.keys_table, dynamodb) if config.keys_table else None,
+            leases=RenderLeases(config.leases_table, dynamodb) if config.leases_table else None,
+        )
 
-
-def reset() -> None:
-    """Forget settings, clients and services, as a new cold start would."""
-    render_service.cache_clear()
-    key_store.cache_clear()
-    settings.cache_clear()
-    aws.reset_clients()
+    @cached_property
+    def key_store(self) -> KeyStore:
+        """The keys table, for the authorizer."""
+        return KeyStore(self.config.keys_table, self.clients.dynamodb)

@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+from ..aws import AwsClients
 from ..config import ConfigurationError, Settings
 from ..credentials import SecretKey
 from .base import Backend
 
 
-def make_backend(settings: Settings) -> Backend:
+def make_backend(settings: Settings, clients: AwsClients) -> Backend:
     """The backend a deployment asked for; an unknown name is a configuration error."""
     if settings.backend == "segmind":
         from .segmind import SegmindBackend  # noqa: PLC0415 - only the chosen backend loads
 
-        key = SecretKey(settings.segmind_secret_id, settings.secret_cache_seconds)
+        key = SecretKey(
+            settings.segmind_secret_id,
+            settings.secret_cache_seconds,
+            client=clients.secretsmanager,
+        )
         return SegmindBackend(settings.segmind_base_url, key)
     if settings.backend == "sagemaker":
-        from .. import aws  # noqa: PLC0415
         from .sagemaker import SageMakerBackend  # noqa: PLC0415
 
         if not settings.sagemaker_endpoint:
             raise ConfigurationError("VEGART_BACKEND sagemaker needs SAGEMAKER_ENDPOINT_NAME")
         return SageMakerBackend(
             settings.sagemaker_endpoint,
-            lambda seconds: aws.client("sagemaker-runtime", read_timeout=seconds),
+            clients.sagemaker_runtime,
         )
     raise ConfigurationError(f"VEGART_BACKEND {settings.backend!r} is not a known backend")
 

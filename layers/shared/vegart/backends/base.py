@@ -11,7 +11,7 @@ from ..deadline import Deadline
 class Backend(Protocol):
     """Renders a fully decided image within a deadline.
 
-    ``render`` returns the JPEG's bytes or raises a :class:`vegart.errors.GatewayError` whose
+    ``render`` returns the JPEG's bytes or raises a :class:`vegart.errors.ContractError` whose
     status is what the client must get (400, 429, 502 or 504), per the contract's backend
     table. ``name`` and ``model`` take part in cache keys, so that two backends never share an
     object.

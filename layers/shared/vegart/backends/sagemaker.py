@@ -1,7 +1,7 @@
 """A SageMaker real-time endpoint running the diffusers LCM pipeline, as a render backend.
 
 The endpoint runs ``sagemaker/code/inference.py``; this side only calls ``InvokeEndpoint`` and
-sorts what comes back into the contract's backend table (``CONTRACT.md``):
+sorts what comes back into the contract's backend table (docs/contract.md, "Backend answers"):
 
 - ``ModelError`` whose message starts with ``bad_request:``: the model refused the input, the
   client gets 400 with the model's message. The Hugging Face inference toolkit answers *every*
@@ -57,7 +57,7 @@ def _refusal(error: ClientError) -> str | None:
 
     The toolkit wraps a hook's exception as ``{"code": 400, "type": ..., "message": ...}``.
     """
-    original = error.response.get("OriginalMessage") or ""
+    original = str(error.response.get("OriginalMessage") or "")
     try:
         document = json.loads(original)
     except (TypeError, ValueError, RecursionError):  # the model's text: untrusted like any input
@@ -96,9 +96,9 @@ class SageMakerBackend:
             {
                 "prompt": spec.prompt,
                 "seed": spec.seed,
-                "num_inference_steps": spec.steps,
-                "img_width": spec.width,
-                "img_height": spec.height,
+                "num_inference_steps": spec.num_inference_steps,
+                "img_width": spec.img_width,
+                "img_height": spec.img_height,
             }
         ).encode()
         return with_retries(

@@ -75,10 +75,10 @@ class SegmindBackend:
     def render(self, spec: RenderSpec, deadline: Deadline) -> bytes:
         payload = {
             "prompt": spec.prompt,
-            "num_inference_steps": spec.steps,
+            "num_inference_steps": spec.num_inference_steps,
             "seed": spec.seed,
-            "img_width": spec.width,
-            "img_height": spec.height,
+            "img_width": spec.img_width,
+            "img_height": spec.img_height,
             "base64": False,
         }
         headers = {"x-api-key": self._api_key(), "Accept": "image/jpeg"}
@@ -148,5 +148,5 @@ class SegmindBackend:
         if not body:
             raise Transient(BadGateway())
         # Whether it is a whole 1024 x 1024 JPEG is the render service's check, for every
-        # backend alike (vegart.render).
+        # backend alike (vegart.render_service).
         return bytes(body)

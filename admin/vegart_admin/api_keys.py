@@ -13,6 +13,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from vegart.aws import error_code
+
 from .errors import USAGE, AdminError
 
 log = logging.getLogger("vegart_admin")
@@ -144,7 +146,7 @@ def set_enabled(apigw: Any, api_key_id: str, *, enabled: bool) -> bool:
             ],
         )
     except ClientError as exc:
-        if _code(exc) != "NotFoundException":
+        if error_code(exc) != "NotFoundException":
             raise
         log.warning("API Gateway key %s no longer exists", api_key_id)
         return False
@@ -156,12 +158,8 @@ def delete_api_key(apigw: Any, api_key_id: str) -> bool:
     try:
         apigw.delete_api_key(apiKey=api_key_id)
     except ClientError as exc:
-        if _code(exc) != "NotFoundException":
+        if error_code(exc) != "NotFoundException":
             raise
         log.warning("API Gateway key %s was already gone", api_key_id)
         return False
     return True
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))

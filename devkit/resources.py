@@ -26,7 +26,8 @@ def template() -> dict[str, Any]:
     """``template.yaml`` as plain data (short-form tags such as ``!Ref`` expanded)."""
     from cfnlint.decode import cfn_yaml  # noqa: PLC0415 - a dev dependency, loaded on use
 
-    return json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE_PATH))))
+    loaded: dict[str, Any] = json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE_PATH))))
+    return loaded
 
 
 def table_definition(logical_id: str) -> dict[str, Any]:
@@ -43,6 +44,15 @@ class Deployment:
     secret_id: str
     keys_table: str
     leases_table: str
+
+
+#: The local stack's resources, in its moto (``make run``).
+LOCAL_DEPLOYMENT = Deployment(
+    bucket="vegart-local-render-cache",
+    secret_id="vegart/local/segmind-api-key",  # nosec B106 # a name, not a secret
+    keys_table="vegart-local-keys",
+    leases_table="vegart-local-render-leases",
+)
 
 
 def create_resources(

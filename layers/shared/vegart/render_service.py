@@ -13,7 +13,7 @@ from .cache_key import KEY_VERSION, RenderSpec, cache_key, etag, prompt_fingerpr
 from .contract import RANDOM_SEED, RenderRequest
 from .credits import CreditLedger
 from .deadline import Deadline
-from .errors import BadGateway, GatewayError, GatewayTimeout
+from .errors import BadGateway, ContractError, GatewayTimeout
 from .jpeg import InvalidImage, check_render
 from .leases import LeasesUnavailable, RenderLeases
 from .observability import logger, metrics
@@ -74,12 +74,12 @@ class RenderService:
             model=self.backend.model,
             prompt=request.prompt,
             seed=seed,
-            steps=request.num_inference_steps,
-            width=request.img_width,
-            height=request.img_height,
+            num_inference_steps=request.num_inference_steps,
+            img_width=request.img_width,
+            img_height=request.img_height,
         )
 
-    def render(
+    def image_for(
         self, request: RenderRequest, deadline: Deadline, request_id: str, account: str = ""
     ) -> RenderResult:
         """The image for ``request``, charged to ``account`` (a key id) if it is rendered now."""
@@ -160,7 +160,7 @@ class RenderService:
         metrics.add_metric(name="CacheMisses", unit="Count", value=1)
         try:
             image = self._render_checked(spec, deadline)
-        except GatewayError as error:
+        except ContractError as error:
             self._refund(account)
             if lease is not None and self.leases is not None:
                 self.leases.fail(key, lease, error)
@@ -186,7 +186,7 @@ class RenderService:
     def _render_checked(self, spec: RenderSpec, deadline: Deadline) -> bytes:
         image = self.backend.render(spec, deadline)
         try:
-            check_render(image, spec.width)
+            check_render(image, spec.img_width)
         except InvalidImage as exc:
             logger.warning(
                 "The render backend answered an invalid image",
@@ -208,8 +208,8 @@ def _metadata(spec: RenderSpec, request_id: str) -> dict[str, str]:
         "prompt-sha256": prompt_fingerprint(spec.prompt),
         "prompt-length": str(len(spec.prompt)),
         "seed": str(spec.seed),
-        "steps": str(spec.steps),
-        "width": str(spec.width),
-        "height": str(spec.height),
+        "steps": str(spec.num_inference_steps),
+        "width": str(spec.img_width),
+        "height": str(spec.img_height),
         "request-id": request_id,
     }

@@ -69,7 +69,8 @@ class ApiModel:
         """The route API Gateway would pick: the exact method first, then ``ANY``."""
         on_path = [route for route in self.routes if route.path == path]
         exact = [route for route in on_path if route.method == method]
-        return (exact or [route for route in on_path if route.method == "ANY"] or [None])[0]
+        chosen = exact or [route for route in on_path if route.method == "ANY"]
+        return chosen[0] if chosen else None
 
 
 def load(
@@ -95,10 +96,11 @@ def load(
     }
     functions: dict[str, FunctionSpec] = {}
     routes: list[Route] = []
+    shared = tpl.get("Globals", {}).get("Function", {})
     for name, resource in tpl["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
-        props = resolver.resolve(resource["Properties"])
+        props = resolver.resolve(with_globals(resource["Properties"], shared))
         functions[name] = FunctionSpec(
             name=name,
             code_dir=TEMPLATE_PATH.parent / props["CodeUri"],
@@ -145,6 +147,21 @@ def load(
         api_key_source=str(api_props.get("ApiKeySourceType", "HEADER")),
         parameters=values,
     )
+
+
+def with_globals(own: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]:
+    """A function's properties with the template's ``Globals`` merged in, as SAM merges them:
+    maps key by key (the function's own win), lists the globals' first, anything else the
+    function's own."""
+    merged = dict(shared)
+    for key, value in own.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = with_globals(value, merged[key])
+        elif isinstance(value, list) and isinstance(merged.get(key), list):
+            merged[key] = [*merged[key], *value]
+        else:
+            merged[key] = value
+    return merged
 
 
 def _logical_id_of(reference: Any) -> str:

@@ -1,4 +1,6 @@
-"""DynamoDB's atomic conditional writes, given to moto.
+"""moto as a deployment's AWS: its resources made from the template, and DynamoDB's atomicity.
+
+DynamoDB's atomic conditional writes, given to moto:
 
 DynamoDB applies a conditional write to an item atomically: of two requests racing for the
 last credit or for a render lease, exactly one passes its condition. moto evaluates the
@@ -12,6 +14,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from typing import Any
+
+import boto3
+
+from vegart.keys import KeyStore, make_record
+
+from .resources import Deployment, create_resources
 
 _ITEM_WRITES = threading.RLock()
 
@@ -35,3 +43,28 @@ def make_item_writes_atomic(set_attribute: Callable[[Any, str, Any], None] = set
 
         atomic._atomic = True  # type: ignore[attr-defined]
         set_attribute(DynamoDBBackend, name, atomic)
+
+
+def create_deployment_resources(
+    deployment: Deployment, *, segmind_key: str, endpoint_url: str | None = None
+) -> dict[str, Any]:
+    """Create the bucket, the Segmind secret and the tables; their names and the secret's ARN."""
+    arn = create_resources(deployment, segmind_key=segmind_key, endpoint_url=endpoint_url)
+    return {
+        "bucket": deployment.bucket,
+        "secret_id": deployment.secret_id,
+        "secret_arn": arn,
+        "keys_table": deployment.keys_table,
+        "leases_table": deployment.leases_table,
+    }
+
+
+def key_store(table: str, endpoint_url: str | None = None) -> KeyStore:
+    client = boto3.client("dynamodb", endpoint_url=endpoint_url)
+    return KeyStore(table, lambda: client)
+
+
+def add_key(store: KeyStore, plain_key: str, credits: int, **options: Any) -> str:
+    """Store a client key with ``credits``; its id."""
+    _, record = make_record(options.pop("label", "test"), credits, plain_key=plain_key, **options)
+    return store.add(record).key_id

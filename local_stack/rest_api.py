@@ -1,7 +1,7 @@
 """A small, honest API Gateway: HTTP in, the template's REST API rules, the real functions.
 
 For each request it does what the deployed REST API does, in the same order, with the rules
-that :mod:`local_stack.api_model` read from ``template.yaml``:
+that :mod:`devkit.api_model` read from ``template.yaml``:
 
 1. match a route, else the ``MISSING_AUTHENTICATION_TOKEN`` gateway response (404);
 2. for a route with the authorizer: no identity header is ``UNAUTHORIZED`` (401) without a
@@ -26,74 +26,30 @@ from __future__ import annotations
 import base64
 import fnmatch
 import html
-import importlib.util
 import json
 import logging
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .api_model import INTEGRATION_TIMEOUT_SECONDS, ApiModel, FunctionSpec, Route
+from devkit.api_model import INTEGRATION_TIMEOUT_SECONDS, ApiModel, Route
+from devkit.context import LambdaContext
+from devkit.events import authorizer_event, method_arn, proxy_event
+from devkit.functions import Handler, load_handler
+
 from .console import function_scope
-from .events import authorizer_event, method_arn, proxy_event
 
 log = logging.getLogger("local_stack")
 DEMO_PAGE = Path(__file__).resolve().parent / "static" / "index.html"
 #: API Gateway refuses payloads above 10 MB.
 MAX_PAYLOAD = 10 * 1024 * 1024
-
-
-class _Unauthorized(Exception):
-    pass
-
-
-@dataclass
-class LambdaContext:
-    """The Lambda context a function reads: its name, id and the time it has left."""
-
-    function_name: str
-    timeout: float
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 512
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.timeout - (time.monotonic() - self.started)) * 1000))
-
-
-#: A Lambda handler: the event and the context in, the function's answer out.
-Handler = Callable[[dict[str, Any], Any], Any]
-
-
-def load_handler(spec: FunctionSpec) -> Handler:
-    """Import ``<CodeUri>/<module>.py`` under a name of its own, as Lambda loads a handler."""
-    module_file, _, attribute = spec.handler.rpartition(".")
-    module_name = f"vegart_local_{spec.name}"
-    module: ModuleType | None = sys.modules.get(module_name)
-    if module is None:
-        loader = importlib.util.spec_from_file_location(
-            module_name, spec.code_dir / f"{module_file}.py"
-        )
-        if loader is None or loader.loader is None:
-            raise ImportError(f"cannot load {spec.handler} from {spec.code_dir}")
-        module = importlib.util.module_from_spec(loader)
-        sys.modules[module_name] = module
-        loader.loader.exec_module(module)
-    return getattr(module, attribute)
 
 
 class TokenBucket:
@@ -175,7 +131,7 @@ class Answer:
         return next((value for key, value in self.headers if key.lower() == wanted), "")
 
 
-class LocalApi:
+class LocalRestApi:
     """The REST API of the template, answering plain HTTP requests."""
 
     def __init__(
@@ -190,7 +146,10 @@ class LocalApi:
         self.model, self.api_id, self.usage_plans = model, api_id, usage_plans
         self.demo_key = demo_key
         self.integration_timeout = integration_timeout
-        self.handlers = {name: load_handler(spec) for name, spec in model.functions.items()}
+        self.handlers = {
+            name: load_handler(spec.code_dir, spec.handler)
+            for name, spec in model.functions.items()
+        }
         self._auth_cache: dict[tuple[str, str], tuple[float, Any]] = {}
         self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="lambda")
 
@@ -402,4 +361,4 @@ def _allows(policy: dict[str, Any], arn: str) -> bool:
     return allowed
 
 
-__all__ = ["Answer", "LocalApi", "TokenBucket", "UsagePlans"]
+__all__ = ["Answer", "LocalRestApi", "TokenBucket", "UsagePlans"]

@@ -45,4 +45,5 @@ class MockAdmin:
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=self.timeout) as answer:  # noqa: S310  # nosec B310 # the caller's mock URL
-            return json.loads(answer.read() or b"{}")
+            document: dict[str, Any] = json.loads(answer.read() or b"{}")
+            return document
