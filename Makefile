@@ -16,8 +16,8 @@ TEST_STAMP := $(VENV)/.installed-test
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(RUN_STAMP): pyproject.toml layers/shared/requirements.txt | $(BIN)/python
-	$(PIP) -e '.[local]'
+$(RUN_STAMP): pyproject.toml mock_server/pyproject.toml layers/shared/requirements.txt | $(BIN)/python
+	$(PIP) -e ./mock_server -e '.[local]'
 	@touch $@
 
 $(TEST_STAMP): $(RUN_STAMP) pyproject.toml sagemaker/requirements-test.txt \

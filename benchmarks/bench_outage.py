@@ -57,8 +57,9 @@ def main() -> None:
     import responses
     from moto import mock_aws
 
+    from devkit.deployment import TEST_DEPLOYMENT
     from devkit.moto import make_item_writes_atomic
-    from devkit.resources import Deployment, create_resources
+    from devkit.resources import create_resources
     from vegart.backends.segmind import SegmindBackend
     from vegart.cache import RenderCache
     from vegart.contract import parse_render_request
@@ -68,7 +69,7 @@ def main() -> None:
     from vegart.render_service import RenderService
 
     make_item_writes_atomic()
-    deployment = Deployment("bench-cache", "bench/segmind", "bench-keys", "bench-leases")
+    deployment = TEST_DEPLOYMENT
     url = "https://api.segmind.test/v1/segmind-vega-rt-v1"
 
     def down(_: Any) -> tuple[int, dict[str, str], str]:

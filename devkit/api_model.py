@@ -9,6 +9,7 @@ CloudFormation would. A change to the template changes the local stack with it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,11 +34,28 @@ class FunctionSpec:
 
 @dataclass(frozen=True)
 class Route:
-    path: str
+    path: str  # as the template writes it: /v2/requests/{request_id}
     method: str  # upper case, or "ANY"
     function: str
     authorizer: str | None
     api_key_required: bool
+
+    def parameters(self, path: str) -> dict[str, str] | None:
+        """The path parameters if ``path`` is on this route (``{name}`` is one segment)."""
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
+        found = re.fullmatch(pattern, path)
+        return None if found is None else found.groupdict()
+
+
+@dataclass(frozen=True)
+class QueueSource:
+    """An ``SQS`` event of a function: Lambda's event source mapping on one of the queues."""
+
+    function: str
+    queue: str  # the queue's logical id
+    batch_size: int
+    report_batch_item_failures: bool
+    maximum_concurrency: int
 
 
 @dataclass(frozen=True)
@@ -64,13 +82,21 @@ class ApiModel:
     functions: dict[str, FunctionSpec]
     api_key_source: str = "HEADER"
     parameters: dict[str, str] = field(default_factory=dict)
+    queue_sources: list[QueueSource] = field(default_factory=list)
 
-    def route(self, method: str, path: str) -> Route | None:
-        """The route API Gateway would pick: the exact method first, then ``ANY``."""
-        on_path = [route for route in self.routes if route.path == path]
-        exact = [route for route in on_path if route.method == method]
-        chosen = exact or [route for route in on_path if route.method == "ANY"]
-        return chosen[0] if chosen else None
+    def route(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        """The route API Gateway would pick, with the path's parameters: a literal path before
+        one with parameters, then the exact method before ``ANY``."""
+        matches = [(route, route.parameters(path)) for route in self.routes]
+        on_path = [(route, found) for route, found in matches if found is not None]
+        on_path.sort(key=lambda match: "{" in match[0].path)
+        if on_path:
+            literal = [match for match in on_path if match[0].path == on_path[0][0].path]
+            exact = [match for match in literal if match[0].method == method]
+            chosen = exact or [match for match in literal if match[0].method == "ANY"]
+            if chosen:
+                return chosen[0]
+        return None
 
 
 def load(
@@ -96,6 +122,7 @@ def load(
     }
     functions: dict[str, FunctionSpec] = {}
     routes: list[Route] = []
+    queue_sources: list[QueueSource] = []
     shared = tpl.get("Globals", {}).get("Function", {})
     for name, resource in tpl["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
@@ -112,6 +139,9 @@ def load(
             },
         )
         for event in props.get("Events", {}).values():
+            if event["Type"] == "SQS":
+                queue_sources.append(_queue_source(name, event["Properties"]))
+                continue
             if event["Type"] != "Api" or event["Properties"].get("RestApiId") != api:
                 continue
             event_auth = event["Properties"].get("Auth", {})
@@ -146,6 +176,20 @@ def load(
         functions=functions,
         api_key_source=str(api_props.get("ApiKeySourceType", "HEADER")),
         parameters=values,
+        queue_sources=queue_sources,
+    )
+
+
+def _queue_source(function: str, properties: dict[str, Any]) -> QueueSource:
+    """Lambda's defaults where the template says nothing: 10 a batch, no partial failures."""
+    scaling = properties.get("ScalingConfig", {})
+    return QueueSource(
+        function=function,
+        queue=_logical_id_of(properties["Queue"]),
+        batch_size=int(properties.get("BatchSize", 10)),
+        report_batch_item_failures="ReportBatchItemFailures"
+        in properties.get("FunctionResponseTypes", []),
+        maximum_concurrency=int(scaling.get("MaximumConcurrency", 1000)),
     )
 
 
@@ -165,7 +209,7 @@ def with_globals(own: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]:
 
 
 def _logical_id_of(reference: Any) -> str:
-    """The resource an ``!GetAtt X.Arn`` or ``!Ref X`` names (left unresolved on purpose)."""
+    """The resource an ``!GetAtt X.Arn`` names (left unresolved on purpose)."""
     if isinstance(reference, dict) and "Fn::GetAtt" in reference:
         attribute = reference["Fn::GetAtt"]
         return attribute[0] if isinstance(attribute, list) else str(attribute).split(".")[0]

@@ -9,6 +9,7 @@ import time can see a real account.
 
 from __future__ import annotations
 
+from .context import ACCOUNT_ID, REGION
 from .resources import Deployment
 
 #: The resources of the test deployment, in moto.
@@ -17,6 +18,11 @@ TEST_DEPLOYMENT = Deployment(
     secret_id="vegart/segmind-api-key",  # nosec B106 # a name, not a secret
     keys_table="vegart-test-keys",
     leases_table="vegart-test-render-leases",
+    jobs_table="vegart-test-jobs",
+    job_queue="vegart-test-job-queue",
+    job_dead_letter_queue="vegart-test-job-dead-letters",
+    webhook_queue="vegart-test-webhook-queue",
+    webhook_dead_letter_queue="vegart-test-webhook-dead-letters",
 )
 #: A Segmind base URL that resolves nowhere: a test that forgets its stand-in fails loudly.
 UNREACHABLE_SEGMIND = "https://api.segmind.test/v1"
@@ -41,9 +47,18 @@ def function_env(deployment: Deployment = TEST_DEPLOYMENT, **overrides: str) -> 
         "CACHE_BUCKET": deployment.bucket,
         "KEYS_TABLE": deployment.keys_table,
         "LEASES_TABLE": deployment.leases_table,
+        "JOBS_TABLE": deployment.jobs_table,
+        # moto's queue URLs are known before the queue exists: the functions read this first.
+        "JOB_QUEUE_URL": queue_url(deployment.job_queue),
+        "WEBHOOK_QUEUE_URL": queue_url(deployment.webhook_queue),
         # Room for a busy machine: no unit test waits for it (a hang is the contract tests' own).
         "REQUEST_DEADLINE_SECONDS": "15",
         "ALLOWED_ORIGINS": "*",
     }
     env.update(overrides)
     return env
+
+
+def queue_url(name: str) -> str:
+    """The URL moto (in process) gives the queue ``name``."""
+    return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{name}"

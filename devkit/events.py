@@ -44,9 +44,15 @@ def proxy_event(
     stage: str = "prod",
     request_id: str | None = None,
     source_ip: str = "127.0.0.1",
+    path_parameters: Mapping[str, str] | None = None,
+    public_path: str | None = None,
 ) -> dict[str, Any]:
     """A REST API ``AWS_PROXY`` event. ``binary`` base64-encodes the body, as API Gateway
-    does when the request's Content-Type matches a binary media type."""
+    does when the request's Content-Type matches a binary media type.
+
+    ``public_path`` is the path the client asked for (``requestContext.path``): on the API's
+    ``execute-api`` domain the stage comes first (the default), on a custom domain its base
+    path, locally nothing."""
     if body is None:
         wire_body, is_b64 = None, False
     elif binary:
@@ -57,8 +63,9 @@ def proxy_event(
     context: dict[str, Any] = {
         "resourcePath": resource,
         "httpMethod": method,
-        "path": f"/{stage}{path}",
+        "path": f"/{stage}{path}" if public_path is None else public_path,
         "stage": stage,
+        "domainName": f"{api_id}.execute-api.{REGION}.amazonaws.com",
         "requestId": request_id or str(uuid.uuid4()),
         "accountId": ACCOUNT_ID,
         "apiId": api_id,
@@ -75,7 +82,7 @@ def proxy_event(
         "multiValueHeaders": {name: [value] for name, value in headers.items()},
         "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
         "multiValueQueryStringParameters": {k: list(v) for k, v in query.items()} or None,
-        "pathParameters": None,
+        "pathParameters": dict(path_parameters) if path_parameters else None,
         "stageVariables": None,
         "requestContext": context,
         "body": wire_body,
@@ -129,27 +136,50 @@ def api_event(
     raw_body: bytes | None = None,
     encode: bool = True,
     key_id: str | None = CLIENT_KEY_ID,
+    resource: str | None = None,
 ) -> dict[str, Any]:
     """A REST API proxy event, as it reaches the function after the authorizer allowed it.
 
     With ``*/*`` as a binary media type, API Gateway hands the function every request body
     base64-encoded, so that is the default here too. ``key_id`` is what the authorizer put in
-    the request's context; ``None`` leaves the context out.
+    the request's context; ``None`` leaves the context out. ``resource`` is the template's
+    name of the route (``/v2/requests/{request_id}``) when ``path`` has parameters.
     """
     if raw_body is None and body is not None:
         raw_body = json.dumps(body).encode()
-    all_headers = {"Content-Type": "application/json", "x-api-key": CLIENT_KEY, **(headers or {})}
+    all_headers = {
+        "Content-Type": "application/json",
+        "x-api-key": CLIENT_KEY,
+        # What API Gateway adds on its execute-api domain.
+        "Host": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+        "X-Forwarded-Proto": "https",
+        **(headers or {}),
+    }
     authorizer = {"principalId": key_id, "keyId": key_id, "label": DEMO_LABEL} if key_id else None
     return proxy_event(
         method=method,
         path=path,
-        resource=path,
+        resource=resource or path,
         headers=all_headers,
         body=raw_body,
         binary=encode,
         authorizer=authorizer,
         stage="Prod",
+        path_parameters=_parameters(resource, path),
     )
+
+
+def _parameters(resource: str | None, path: str) -> dict[str, str] | None:
+    """``{"request_id": ...}`` for a path on a resource with parameters."""
+    if resource is None:
+        return None
+    names = [part[1:-1] for part in resource.split("/") if part.startswith("{")]
+    values = [
+        value
+        for part, value in zip(resource.split("/"), path.split("/"), strict=False)
+        if part.startswith("{")
+    ]
+    return dict(zip(names, values, strict=True)) or None
 
 
 def preflight_event(origin: str = "https://app.example.com") -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -54,3 +55,46 @@ def load_handler(code_dir: Path, handler: str) -> Handler:
     module_file, _, attribute = handler.rpartition(".")
     handler_function: Handler = getattr(load_module(code_dir, module_file), attribute)
     return handler_function
+
+
+class InstancePool:
+    """A function's instances, each handling one event at a time, as Lambda runs them.
+
+    A Lambda instance never sees two events at once, and the functions rely on it: the
+    Powertools resolver keeps the current event on the module's ``app``. A server that calls
+    one loaded module from many threads would hand one request's event to another's handler,
+    so an event that finds every instance busy gets a new one (a cold start, its own module),
+    up to ``most`` of them, and otherwise waits for one to be free: here every instance
+    shares one process, so a burst of cold starts (each making its own AWS clients) would
+    only slow them all down together.
+    """
+
+    def __init__(self, code_dir: Path, handler: str, most: int = 8) -> None:
+        self.code_dir = code_dir
+        self.module_file, _, self.attribute = handler.rpartition(".")
+        self._idle: list[Handler] = []
+        self._free = threading.Condition()
+        self.most = most
+        #: Instances started so far (cold starts).
+        self.started = 0
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        instance = self._take()
+        try:
+            return instance(event, context)
+        finally:
+            with self._free:
+                self._idle.append(instance)
+                self._free.notify()
+
+    def _take(self) -> Handler:
+        with self._free:
+            self._free.wait_for(lambda: self._idle or self.started < self.most)
+            if self._idle:
+                return self._idle.pop()
+            self.started += 1
+            number = self.started
+        name = f"vegart_function_{self.code_dir.name}_instance_{number}"
+        module = load_module(self.code_dir, self.module_file, name=name)
+        instance: Handler = getattr(module, self.attribute)
+        return instance

@@ -7,6 +7,11 @@ last credit or for a render lease, exactly one passes its condition. moto evalua
 condition and then writes, in plain Python, so two threads can both pass. The local stack and
 the tests stand for DynamoDB's guarantee, not moto's: this lock gives moto's item writes the
 same atomicity. What runs under it is moto's own code, unchanged.
+
+Transactions too, as a whole: moto applies a transaction's items one by one and, when one
+fails its condition, puts back a copy of the tables taken when the transaction began, which
+would undo any other request's write made in between (a debit, a refund). Under the same
+(reentrant) lock, a transaction is one step, as on DynamoDB.
 """
 
 from __future__ import annotations
@@ -25,14 +30,14 @@ _ITEM_WRITES = threading.RLock()
 
 
 def make_item_writes_atomic(set_attribute: Callable[[Any, str, Any], None] = setattr) -> None:
-    """Serialise moto's ``put_item``, ``update_item`` and ``delete_item``.
+    """Serialise moto's ``put_item``, ``update_item``, ``delete_item`` and transactions.
 
     ``set_attribute`` is ``setattr`` for the local stack's process, or pytest's
     ``monkeypatch.setattr`` so that a test undoes it.
     """
     from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415 - a dev dependency
 
-    for name in ("put_item", "update_item", "delete_item"):
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
         original = getattr(DynamoDBBackend, name)
         if getattr(original, "_atomic", False):
             continue
@@ -48,14 +53,19 @@ def make_item_writes_atomic(set_attribute: Callable[[Any, str, Any], None] = set
 def create_deployment_resources(
     deployment: Deployment, *, segmind_key: str, endpoint_url: str | None = None
 ) -> dict[str, Any]:
-    """Create the bucket, the Segmind secret and the tables; their names and the secret's ARN."""
-    arn = create_resources(deployment, segmind_key=segmind_key, endpoint_url=endpoint_url)
+    """Create the deployment's resources; their names, the queues' URLs and the secret's ARN."""
+    made = create_resources(deployment, segmind_key=segmind_key, endpoint_url=endpoint_url)
     return {
         "bucket": deployment.bucket,
         "secret_id": deployment.secret_id,
-        "secret_arn": arn,
+        "secret_arn": made["SegmindApiKeySecret"],
         "keys_table": deployment.keys_table,
         "leases_table": deployment.leases_table,
+        "jobs_table": deployment.jobs_table,
+        "job_queue_url": made["JobQueue"],
+        "job_dead_letter_queue_url": made["JobDeadLetterQueue"],
+        "webhook_queue_url": made["WebhookQueue"],
+        "webhook_dead_letter_queue_url": made["WebhookDeadLetterQueue"],
     }
 
 

@@ -19,6 +19,8 @@ import threading
 import warnings
 from typing import Any
 
+from devkit.lambda_instances import KillPlan
+
 from .console import FunctionOutput
 from .stack import STACK_NAME, LocalStack, StackOptions, StartupError
 
@@ -35,6 +37,7 @@ def banner(info: dict[str, Any], options: StackOptions) -> str:
     return f"""
 VegaRT Gateway, local stack
   API        {info["render_url"]}
+  v2 jobs    {info["url"]}/v2/segmind-vega-rt-v1 (Segmind's SDK: base_url={info["base_url"]})
   demo page  {info["url"]}/
   key        {info["api_key"]}
   backend    {backend}
@@ -55,12 +58,57 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help="API port (default: $VEGART_PORT or 3000)")
     parser.add_argument("--render-delay-ms", type=int, help="mock render time (default 1700)")
     parser.add_argument("--json", action="store_true", help="print one JSON line when ready")
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template parameter other than its default, as sam deploy's overrides (repeatable)",
+    )
+    crashes = parser.add_argument_group(
+        "crashing job workers on purpose (SIGKILL of the instance, as for a crash test)"
+    )
+    crashes.add_argument(
+        "--kill-workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="kill the first N job-worker invocations",
+    )
+    crashes.add_argument(
+        "--kill-rate",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="then kill each with probability P",
+    )
+    crashes.add_argument(
+        "--kill-between-ms",
+        default="0,1000",
+        metavar="A,B",
+        help="at a point drawn from A to B ms into the invocation (default 0,1000)",
+    )
+    crashes.add_argument("--chaos-seed", type=int, default=0, help="the draws' seed")
     args = parser.parse_args(argv)
     overrides: dict[str, Any] = {}
     if args.port is not None:
         overrides["port"] = args.port
     if args.render_delay_ms is not None:
         overrides["render_delay_ms"] = args.render_delay_ms
+    parameters = dict(item.partition("=")[::2] for item in args.parameter)
+    if parameters:
+        overrides["parameters"] = parameters
+    if args.kill_workers or args.kill_rate:
+        earliest, _, latest = args.kill_between_ms.partition(",")
+        overrides["kills"] = {
+            "JobWorkerFunction": KillPlan(
+                first=args.kill_workers,
+                rate=args.kill_rate,
+                earliest=int(earliest) / 1000,
+                latest=int(latest or earliest) / 1000,
+                seed=args.chaos_seed,
+            )
+        }
     verbose = os.environ.get("VEGART_VERBOSE", "").strip().lower() in {"1", "true", "yes"}
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Powertools warns once a request that a refused request published no metric: that is how

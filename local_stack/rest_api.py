@@ -42,7 +42,7 @@ from urllib.parse import parse_qs, urlsplit
 from devkit.api_model import INTEGRATION_TIMEOUT_SECONDS, ApiModel, Route
 from devkit.context import LambdaContext
 from devkit.events import authorizer_event, method_arn, proxy_event
-from devkit.functions import Handler, load_handler
+from devkit.functions import Handler, InstancePool
 
 from .console import function_scope
 
@@ -146,8 +146,10 @@ class LocalRestApi:
         self.model, self.api_id, self.usage_plans = model, api_id, usage_plans
         self.demo_key = demo_key
         self.integration_timeout = integration_timeout
-        self.handlers = {
-            name: load_handler(spec.code_dir, spec.handler)
+        # One event at a time per instance, as on Lambda: concurrent requests get their own.
+        # One event at a time per instance, as on Lambda: concurrent requests get their own.
+        self.handlers: dict[str, Handler] = {
+            name: InstancePool(spec.code_dir, spec.handler)
             for name, spec in model.functions.items()
         }
         self._auth_cache: dict[tuple[str, str], tuple[float, Any]] = {}
@@ -176,9 +178,10 @@ class LocalRestApi:
         path = url.path
         if method == "GET" and path in ("/", "/index.html"):
             return self._demo_page()
-        route = self.model.route(method, path)
-        if route is None:
+        matched = self.model.route(method, path)
+        if matched is None:
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", headers)
+        route, path_parameters = matched
         authorizer_context: dict[str, Any] | None = None
         if route.authorizer:
             outcome = self._authorize(route, method, path, headers)
@@ -194,15 +197,26 @@ class LocalRestApi:
             method=method,
             path=path,
             resource=route.path,
-            headers=headers,
+            headers=self._forwarded(headers),
             body=body or None,
             binary=self._is_binary(headers.get("content-type", "")),
             query=parse_qs(url.query, keep_blank_values=True),
             authorizer=authorizer_context,
             api_id=self.api_id,
             stage=self.model.stage,
+            path_parameters=path_parameters,
+            # Served at the root, as a custom domain with an empty base path would be: the
+            # functions build their absolute URLs from it.
+            public_path=path,
         )
         return self._integrate(route, event, headers)
+
+    def _forwarded(self, headers: dict[str, str]) -> dict[str, str]:
+        """The request's headers with those API Gateway adds for the integration."""
+        forwarded = dict(headers)
+        forwarded.setdefault("x-forwarded-proto", "http")
+        forwarded.setdefault("x-forwarded-for", "127.0.0.1")
+        return forwarded
 
     def _authorize(
         self, route: Route, method: str, path: str, headers: dict[str, str]

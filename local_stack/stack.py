@@ -4,10 +4,13 @@
 the end-to-end tests start: the same object, so the tests exercise the newcomer's path.
 
 - AWS is moto's server; the functions reach it through ``AWS_ENDPOINT_URL``, with no change
-  to their code. The bucket, the keys table and the secret are made from ``template.yaml``
-  (:mod:`devkit.resources`), the REST API's stage and default usage plan in moto's API
-  Gateway, and a CloudFormation stack ``vegart-local`` whose outputs name them all, so that
-  ``vegart-admin --stack vegart-local --endpoint-url <aws>`` works as against a deployment.
+  to their code. The bucket, the tables, the job queues and the secret are made from
+  ``template.yaml`` (:mod:`devkit.resources`), the REST API's stage and default usage plan in
+  moto's API Gateway, and a CloudFormation stack ``vegart-local`` whose outputs name them all,
+  so that ``vegart-admin --stack vegart-local --endpoint-url <aws>`` works as against a
+  deployment.
+- Each ``SQS`` event of the template (the job worker's, the dead-letter handler's) is polled
+  as Lambda's event source mapping would (:mod:`devkit.event_source`).
 - The backend is the mock Segmind with a realistic render delay, unless ``VEGART_BACKEND`` is
   ``segmind`` and ``SEGMIND_API_KEY`` is set: then the real Segmind, with that key.
 - The demo key is made by ``vegart-admin``'s own ``create_key``.
@@ -24,20 +27,22 @@ import socket
 import sys
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 
-from devkit.api_model import load
+from devkit.api_model import ApiModel, load
 from devkit.demo import DEMO_KEY, DEMO_LABEL
+from devkit.event_source import SqsEventSource
+from devkit.lambda_instances import KillPlan, LambdaInstances
 from devkit.moto import make_item_writes_atomic
 from devkit.powertools import metrics_per_thread
 from devkit.resources import LOCAL_DEPLOYMENT, create_resources
 from mock_server import MockSegmind
 from vegart.keys import MIN_KEY_LENGTH
 
-from .console import AccessRecord
+from .console import AccessRecord, function_scope
 from .http_front import serve
 from .rest_api import LocalRestApi, UsagePlans
 
@@ -77,6 +82,10 @@ class StackOptions:
     sagemaker_url: str = ""
     #: Where moto and the mock listen: 0.0.0.0 lets `sam local`'s containers reach them.
     services_host: str = "127.0.0.1"
+    #: Template parameters other than their defaults (tests shorten JobDeadlineSeconds).
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    #: Invocations to kill on purpose, by function (crash tests, chaos runs).
+    kills: Mapping[str, KillPlan] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> StackOptions:
@@ -123,6 +132,16 @@ class StackOptions:
         }
         options.update(overrides)
         return cls(**options)
+
+
+def _scoped_output(name: str) -> Callable[[str], None]:
+    """Where an instance of function ``name`` prints: the console, as that function's."""
+
+    def output(text: str) -> None:
+        with function_scope(name):
+            sys.stdout.write(text)
+
+    return output
 
 
 def _number(env: Mapping[str, str], name: str, default: int, highest: int) -> int:
@@ -172,6 +191,9 @@ class LocalStack:
         self._moto: Any = None
         self._server: Any = None
         self._api: LocalRestApi | None = None
+        self._event_sources: list[SqsEventSource] = []
+        #: The queue-fed functions' instances, by function (processes of their own).
+        self.instances: dict[str, LambdaInstances] = {}
         self._saved_env: dict[str, str | None] = {}
         self.aws_url = ""
         self.api_id = ""
@@ -252,22 +274,25 @@ class LocalStack:
             segmind_url, segmind_key = "https://api.segmind.com/v1", self.options.segmind_api_key
         else:  # sagemaker: no Segmind at all
             segmind_url, segmind_key = "https://api.segmind.com/v1", "unused"
-        create_resources(LOCAL_DEPLOYMENT, segmind_key=segmind_key, endpoint_url=self.aws_url)
-        local_names = {
-            "CacheBucket": LOCAL_DEPLOYMENT.bucket,
-            "KeysTable": LOCAL_DEPLOYMENT.keys_table,
-            "RenderLeasesTable": LOCAL_DEPLOYMENT.leases_table,
-            "SegmindApiKeySecret": LOCAL_DEPLOYMENT.secret_id,
-        }
-        parameters = {"SegmindBaseUrl": segmind_url}
+        parameters = {**self.options.parameters, "SegmindBaseUrl": segmind_url}
         if self.options.backend == "sagemaker":
             parameters["Backend"] = "sagemaker"
+        local_names = create_resources(
+            LOCAL_DEPLOYMENT,
+            segmind_key=segmind_key,
+            endpoint_url=self.aws_url,
+            parameters=parameters,
+        )
+        local_names["SegmindApiKeySecret"] = LOCAL_DEPLOYMENT.secret_id
         model = load(local_names, parameters)
         self.api_id, plan_id = self._create_api(model.stage, model.parameters)
-        self._create_outputs_stack(model.stage, plan_id)
+        self._create_outputs_stack(model.stage, plan_id, local_names)
         environment: dict[str, str] = {}
         for function in model.functions.values():
             environment = {**function.environment, **environment}
+        # The local stack's receivers are on this machine: webhooks may target loopback here
+        # (and only loopback is let through beyond the public internet).
+        environment["WEBHOOK_ALLOW_LOOPBACK"] = "true"
         if self.options.backend == "sagemaker":
             # The endpoint is the local model server; boto3 reaches it by the runtime API's
             # own endpoint variable, so the backend's code is the deployed one.
@@ -285,6 +310,7 @@ class LocalStack:
         from vegart import observability  # noqa: PLC0415
 
         metrics_per_thread(observability.metrics)
+        self._start_event_sources(model, local_names)
         try:
             self._server = serve(
                 self._api, self.options.host, self.options.port, access_log=self._access_log
@@ -293,6 +319,12 @@ class LocalStack:
             raise _port_error(exc, self.options.host, self.options.port, "VEGART_PORT") from None
 
     def stop(self) -> None:
+        for source in self._event_sources:
+            source.stop()
+        self._event_sources.clear()
+        for instances in self.instances.values():
+            instances.close()
+        self.instances.clear()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -339,7 +371,25 @@ class LocalStack:
         )
         return api_id, plan["id"]
 
-    def _create_outputs_stack(self, stage: str, plan_id: str) -> None:
+    def _start_event_sources(self, model: ApiModel, local_names: Mapping[str, str]) -> None:
+        """Lambda's event source mappings: each queue's batches to its function, whose
+        instances are processes of their own (killable, as a crash test needs)."""
+        sqs = self._client("sqs")
+        for source in model.queue_sources:
+            spec = model.functions[source.function]
+            instances = LambdaInstances(
+                spec, output=_scoped_output(spec.name), kills=self.options.kills.get(spec.name)
+            )
+            self.instances[spec.name] = instances
+            self._event_sources.append(
+                SqsEventSource(
+                    source, instances.invoke, sqs=sqs, queue_url=local_names[source.queue]
+                ).start()
+            )
+
+    def _create_outputs_stack(
+        self, stage: str, plan_id: str, local_names: Mapping[str, str]
+    ) -> None:
         """A stack whose outputs name the local resources, for ``vegart-admin --stack``."""
         outputs = {
             "KeysTableName": LOCAL_DEPLOYMENT.keys_table,
@@ -347,6 +397,11 @@ class LocalStack:
             "StageName": stage,
             "DefaultUsagePlanId": plan_id,
             "CacheBucketName": LOCAL_DEPLOYMENT.bucket,
+            "JobsTableName": LOCAL_DEPLOYMENT.jobs_table,
+            "JobQueueUrl": local_names["JobQueue"],
+            "JobDeadLetterQueueUrl": local_names["JobDeadLetterQueue"],
+            "WebhookQueueUrl": local_names["WebhookQueue"],
+            "WebhookDeadLetterQueueUrl": local_names["WebhookDeadLetterQueue"],
         }
         body = {
             "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},

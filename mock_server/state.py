@@ -18,11 +18,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .behaviours import Behaviour
+from .jobs import MockJob
 
 RATE_WINDOW_SECONDS = 60.0
 #: The journal keeps the newest entries only: a mock left running under load (``make run``)
 #: would otherwise grow by a kilobyte a request until it fills the memory.
 JOURNAL_LIMIT = 10_000
+#: v2 jobs are kept as Segmind keeps them (about an hour), and never more than this many.
+JOB_LIMIT = 10_000
+JOB_RETENTION_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class State:
         self._queue: deque[Behaviour] = deque()
         self._journal: deque[dict[str, Any]] = deque(maxlen=JOURNAL_LIMIT)
         self._recorded = 0
+        self._jobs: dict[str, MockJob] = {}
         self.reset()
 
     def reset(self) -> None:
@@ -73,6 +78,7 @@ class State:
             self._queue.clear()
             self._journal.clear()
             self._recorded = 0
+            self._jobs.clear()
             self._random.seed(self.options.seed)
 
     # keys and credits
@@ -133,6 +139,27 @@ class State:
     def random_bytes(self, count: int) -> bytes:
         with self._lock:
             return self._random.randbytes(count)
+
+    # v2 jobs
+
+    def add_job(self, job: MockJob) -> None:
+        """Keep a submitted job; the oldest go once there are too many or they are too old."""
+        with self._lock:
+            self._jobs[job.request_id] = job
+            horizon = self._clock() - JOB_RETENTION_SECONDS
+            while self._jobs:
+                oldest = next(iter(self._jobs.values()))
+                if len(self._jobs) <= JOB_LIMIT and oldest.ready_at >= horizon:
+                    break
+                del self._jobs[oldest.request_id]
+
+    def job(self, request_id: str) -> MockJob | None:
+        with self._lock:
+            return self._jobs.get(request_id)
+
+    def jobs(self) -> list[MockJob]:
+        with self._lock:
+            return list(self._jobs.values())
 
     # the scripted queue
 

@@ -153,6 +153,49 @@ def set_enabled(apigw: Any, api_key_id: str, *, enabled: bool) -> bool:
     return True
 
 
+def leave_plans(apigw: Any, api_key_id: str) -> list[dict[str, Any]]:
+    """Take API key ``api_key_id`` out of every usage plan that holds it; those plans.
+
+    Explicitly, before the key is deleted, rather than trusting the delete to do it: a plan's
+    key list is then certain to be without it when the plan is looked at next.
+    """
+    plans: list[dict[str, Any]] = []
+    for page in apigw.get_paginator("get_usage_plans").paginate(keyId=api_key_id):
+        plans.extend(page.get("items", []))
+    for plan in plans:
+        try:
+            apigw.delete_usage_plan_key(usagePlanId=plan["id"], keyId=api_key_id)
+        except ClientError as exc:
+            if error_code(exc) != "NotFoundException":
+                raise
+    return plans
+
+
+def remove_plan_if_unused(apigw: Any, plan: dict[str, Any], *, prefix: str) -> bool:
+    """Delete a plan this tool made (by its name) once no API key is left in it; whether it
+    was deleted. Plans of other names (the stack's default plan, any made by hand) stay.
+
+    A plan must be detached from its API stages before API Gateway deletes it.
+    """
+    name = str(plan.get("name", ""))
+    if not name.startswith(f"{prefix}-rate-"):
+        return False
+    plan_id = str(plan["id"])
+    if apigw.get_usage_plan_keys(usagePlanId=plan_id, limit=1).get("items"):
+        return False
+    stages = [f"{entry['apiId']}:{entry['stage']}" for entry in plan.get("apiStages", [])]
+    if stages:
+        apigw.update_usage_plan(
+            usagePlanId=plan_id,
+            patchOperations=[
+                {"op": "remove", "path": "/apiStages", "value": stage} for stage in stages
+            ],
+        )
+    apigw.delete_usage_plan(usagePlanId=plan_id)
+    log.info("deleted usage plan %s (%s): no key uses it any more", name, plan_id)
+    return True
+
+
 def delete_api_key(apigw: Any, api_key_id: str) -> bool:
     """Delete an API key (API Gateway drops it from its plans); ``False`` if already gone."""
     try:

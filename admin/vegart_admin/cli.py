@@ -12,10 +12,12 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from vegart.aws import error_code
+from vegart.errors import ContractError
 from vegart.keys import MODELS, KeyExists, KeyNotFound, KeyRecord
 
 from . import operations, views
@@ -102,6 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
     top_up.add_argument("--credits", required=True, type=int, help="credits to add")
     top_up.add_argument("--json", action="store_true", help="answer in JSON")
 
+    rotate = verbs.add_parser(
+        "rotate-webhook-secret",
+        help="give a key a new webhook signing secret (the old one signs too, for a while)",
+    )
+    _key_argument(rotate)
+    rotate.add_argument(
+        "--grace-hours",
+        type=float,
+        default=24.0,
+        help="hours during which events carry a signature by the old secret too (default 24)",
+    )
+
     delete = verbs.add_parser("delete", help="remove a key and its API Gateway key")
     _key_argument(delete)
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -184,6 +198,12 @@ def _run(args: argparse.Namespace) -> int:
         print(f"deleted {removed.key_id} ({removed.label})")
         return 0
     ref = _key_ref(args)
+    if verb == "rotate-webhook-secret":
+        until = operations.rotate_webhook_secret(targets, ref, grace_hours=args.grace_hours)
+        ends = datetime.fromtimestamp(until, UTC).isoformat(timespec="seconds")
+        print(f"rotated; the old secret also signs until {ends}")
+        print("the key's owner reads the new one with GET /v2/webhooks/default/secret")
+        return 0
     actions: dict[str, Callable[[], KeyRecord]] = {
         "show": lambda: operations.find_key(targets, ref),
         "disable": lambda: operations.set_enabled(targets, ref, enabled=False),
@@ -202,14 +222,20 @@ def _describe(error: BaseException) -> tuple[str, int]:
         return f"no key with id {str(error.args[0])[:16]}", FAILURE
     if isinstance(error, KeyExists):
         return "a key with that value already exists", FAILURE
+    if isinstance(error, ContractError):  # the gateway's own answer, such as a store that is down
+        return error.message, FAILURE
     if isinstance(error, ValueError):
         return str(error), USAGE
+    return _aws_failure(error), FAILURE
+
+
+def _aws_failure(error: BaseException) -> str:
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
         code = error_code(error) or "Error"
         message = " ".join(str(details.get("Message", "")).split())
-        return f"AWS refused {error.operation_name}: {code}: {message}".rstrip(": "), FAILURE
-    return f"AWS: {error}", FAILURE  # BotoCoreError: no credentials, no region, no connection
+        return f"AWS refused {error.operation_name}: {code}: {message}".rstrip(": ")
+    return f"AWS: {error}"  # BotoCoreError: no credentials, no region, no connection
 
 
 class _Warnings(logging.Handler):
@@ -236,7 +262,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger.setLevel(logging.INFO)
     try:
         return _run(args)
-    except (AdminError, KeyNotFound, KeyExists, ValueError, ClientError, BotoCoreError) as exc:
+    except (
+        AdminError,
+        KeyNotFound,
+        KeyExists,
+        ValueError,
+        ClientError,
+        BotoCoreError,
+        ContractError,
+    ) as exc:
         message, status = _describe(exc)
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return status

@@ -36,6 +36,7 @@ from vegart.keys import (
     key_id,
     make_record,
 )
+from vegart.webhook_signatures import WebhookSecrets
 
 from . import api_keys
 from .errors import USAGE, AdminError
@@ -242,9 +243,33 @@ def top_up(targets: Targets, ref: str, credits: int) -> KeyRecord:
     return targets.store().add_credits(record.key_id, credits)
 
 
+def rotate_webhook_secret(targets: Targets, ref: str, *, grace_hours: float) -> float:
+    """Give a key a new webhook signing secret; the old one signs too for ``grace_hours``.
+
+    The secret itself is not returned: its owner reads it with ``GET
+    /v2/webhooks/default/secret``, and an operator's terminal never holds it. When the grace
+    ends (Unix seconds) is.
+    """
+    if not 0 <= grace_hours <= 24 * 30:
+        raise AdminError("the grace must be from 0 to 720 hours", exit_code=USAGE)
+    record = find_key(targets, ref)
+    secrets = WebhookSecrets(targets.table, lambda: targets.client("dynamodb"))
+    return secrets.rotate(record.key_id, grace_seconds=grace_hours * 3600).previous_until
+
+
 def delete_key(targets: Targets, ref: str) -> KeyRecord:
-    """Remove a key's API Gateway key, then its item; the record as it was."""
+    """Remove a key's API Gateway key, then its item; the record as it was.
+
+    A usage plan this tool made for the key's rate (see :func:`create_key`) goes too once no
+    key is left in it: an account holds only a few hundred plans. (A ``keys create`` for the
+    same rate at the very moment of the delete may then make the plan again.)
+    """
     record = find_key(targets, ref)
     if record.api_key_id:
-        api_keys.delete_api_key(targets.client("apigateway"), record.api_key_id)
+        apigw = targets.client("apigateway")
+        plans = api_keys.leave_plans(apigw, record.api_key_id)
+        api_keys.delete_api_key(apigw, record.api_key_id)
+        for plan in plans:
+            if plan.get("id") != targets.default_plan_id:
+                api_keys.remove_plan_if_unused(apigw, plan, prefix=targets.prefix)
     return targets.store().delete(record.key_id)

@@ -23,31 +23,20 @@ in backend *attempts*, and answers past its end are normal ones.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections import Counter
 from collections.abc import Callable
 
-from ..stack_process import RunningStack, admin, create_key
+from ..stack_process import RunningStack
+from .accounts import balance, make_keys
 from .driver import drive
 from .invariants import check_invariants, journal_counts, stored_images
-from .plan import HOT_PROMPTS, Keys, backend_plan, client_plan, describe
+from .jobs import run_job_chaos
+from .plan import HOT_PROMPTS, backend_plan, client_plan, describe
 from .report import Report
 
-__all__ = ["Report", "run_chaos"]
-
-
-def balance(stack: RunningStack, key_id: str) -> int:
-    return int(json.loads(admin(stack, "keys", "show", key_id, "--json"))["credits"])
-
-
-def make_keys(stack: RunningStack, credits: int) -> Keys:
-    chaos, chaos_id = create_key(stack, "chaos", credits)
-    empty, empty_id = create_key(stack, "chaos-empty", 0)
-    disabled, disabled_id = create_key(stack, "chaos-disabled", 10)
-    admin(stack, "keys", "disable", disabled_id)
-    return Keys(chaos, chaos_id, balance(stack, chaos_id), empty, empty_id, disabled)
+__all__ = ["Report", "run_chaos", "run_job_chaos"]
 
 
 def run_chaos(

@@ -21,6 +21,7 @@ from tests.admin.conftest import (
 )
 from tests.admin.conftest import plain_key_of as plain_of
 from vegart.keys import DEFAULT_BURST, DEFAULT_RATE, KeyRecord, KeyStore, key_id
+from vegart.webhook_signatures import WebhookSecrets
 
 
 def create(
@@ -402,6 +403,31 @@ def test_delete_removes_the_item_and_the_api_key(admin: Admin, cloud: Cloud) -> 
     assert [key["value"] for key in cloud.api_keys()] == [kept]
 
 
+def test_delete_removes_a_rate_plan_once_its_last_key_is_gone(admin: Admin, cloud: Cloud) -> None:
+    _, first = create(admin, cloud, "--rate", "2.5", "--burst", "4", label="one")
+    _, second = create(admin, cloud, "--rate", "2.5", "--burst", "4", label="two")
+    name = f"{cloud.api_id}-rate-2.5-burst-4"
+
+    assert admin(*cloud.args(), "keys", "delete", first, "--yes").code == 0
+    assert name in {plan["name"] for plan in cloud.plans()}  # still used by the second key
+
+    assert admin(*cloud.args(), "keys", "delete", second, "--yes").code == 0
+    assert name not in {plan["name"] for plan in cloud.plans()}
+    assert cloud.plan_id in {plan["id"] for plan in cloud.plans()}  # the default plan stays
+
+
+def test_delete_leaves_the_default_plan_and_plans_made_by_hand(admin: Admin, cloud: Cloud) -> None:
+    by_hand = cloud.apigw.create_usage_plan(
+        name="partner-plan", throttle={"rateLimit": 1.0, "burstLimit": 1}
+    )
+    _, made = create(admin, cloud)
+    key = next(k for k in cloud.api_keys() if k["value"] == made)
+    cloud.apigw.create_usage_plan_key(usagePlanId=by_hand["id"], keyId=key["id"], keyType="API_KEY")
+
+    assert admin(*cloud.args(), "keys", "delete", made, "--yes").code == 0
+    assert {cloud.plan_id, by_hand["id"]} <= {plan["id"] for plan in cloud.plans()}
+
+
 def test_delete_asks_first(admin: Admin, cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
     _, made = create(admin, cloud)
 
@@ -544,3 +570,33 @@ def test_help_exits_cleanly(admin: Admin) -> None:
 
     assert result.code == 0
     assert "keys" in result.out
+
+
+# --- rotate-webhook-secret ------------------------------------------------------------------
+
+
+def test_rotate_webhook_secret_keeps_the_old_one_signing_for_the_grace(
+    admin: Admin, cloud: Cloud
+) -> None:
+    plain, made = create(admin, cloud)
+    secrets = WebhookSecrets(TABLE, lambda: boto3.client("dynamodb"))
+    before = secrets.get(made)
+
+    result = admin(*cloud.args(), "keys", "rotate-webhook-secret", plain, "--grace-hours", "2")
+
+    assert result.code == 0, result.err
+    assert result.out.startswith("rotated; the old secret also signs until ")
+    after = secrets.get(made)
+    assert after.current != before.current
+    assert after.previous == before.current
+    assert after.signing(after.previous_until - 1) == [after.current, before.current]
+    # Neither secret is printed: the key's owner reads the new one from the API.
+    for secret in (before.current, after.current):
+        assert secret not in result.out + result.err
+
+
+def test_rotate_webhook_secret_refuses_a_grace_out_of_range(admin: Admin, cloud: Cloud) -> None:
+    _, made = create(admin, cloud)
+    result = admin(*cloud.args(), "keys", "rotate-webhook-secret", made, "--grace-hours", "-1")
+    assert result.code == 2
+    assert "grace" in result.err

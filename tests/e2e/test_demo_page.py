@@ -263,3 +263,76 @@ def test_error_bodies_that_are_not_the_contracts_still_read_well(
     title, message = shown.split(": ", 1)
     expect(page.locator("#error-status")).to_have_text(title)
     expect(page.locator("#error-message")).to_have_text(message)
+
+
+# -- asynchronous (v2) -------------------------------------------------------------------------
+
+
+def render_as_job(page: Page, prompt: str) -> None:
+    page.get_by_label("Asynchronous (v2)").check()
+    render(page, prompt)
+
+
+def test_async_mode_submits_follows_the_job_and_loads_the_output_url(
+    stack: RunningStack, page: Page
+) -> None:
+    stack.mock.enqueue({"delay_ms": 1500})  # long enough to see the job's status change
+    prompt = "a lighthouse on a cliff at dawn, as a job"
+    with page.expect_request("**/v2/segmind-vega-rt-v1") as sent:
+        render_as_job(page, prompt)
+    assert sent.value.method == "POST"
+    assert sent.value.headers["x-api-key"] == stack.api_key
+    assert sent.value.post_data_json["prompt"] == prompt
+    expect(page.locator("#status")).to_have_text(re.compile(r"^(Queued|Rendering)\u2026 \(job "))
+    expect(page.locator("#status")).to_have_text(re.compile(r"^Rendering\u2026 \(job "))
+    wait_until_done(page)
+
+    expect(page.locator("#error")).to_be_hidden()
+    expect(page.locator("#image")).to_be_visible()
+    assert page.locator("#image").evaluate("image => image.naturalWidth") == 1024
+    # Straight from its output URL: a presigned GET of the local S3, no key, no blob.
+    assert page.locator("#image").get_attribute("src").startswith(stack.aws_url + "/")
+    expect(page.locator("#cache")).to_have_text("MISS")
+    expect(page.locator("#job")).to_have_text(re.compile(r"^[0-9a-f-]{36}$"))
+    expect(page.locator("#credits")).to_be_hidden()  # a job's answer carries no balance
+    seed = page.locator("#seed-value").text_content()
+
+    page.get_by_role("button", name="Use this seed").click()
+    page.get_by_role("button", name="Render").click()
+    wait_until_done(page)
+    expect(page.locator("#cache")).to_have_text("HIT")  # completed at once, from the cache
+    expect(page.locator("#seed-value")).to_have_text(seed)
+    assert len([e for e in stack.mock.requests() if e["method"] == "POST"]) == 1
+
+
+def test_async_mode_shows_a_failed_jobs_message(stack: RunningStack, page: Page) -> None:
+    stack.mock.enqueue({"status": 400})
+    render_as_job(page, "a job the backend refuses")
+    wait_until_done(page)
+    expect(page.locator("#error-status")).to_have_text("Job failed")
+    expect(page.locator("#error-message")).to_have_text("Invalid parameters or request format.")
+    expect(page.locator("#image")).to_be_hidden()
+
+
+def test_async_mode_shows_a_refused_submit(stack: RunningStack, page: Page) -> None:
+    page.get_by_label("API key").fill("vg_not-a-key")
+    render_as_job(page, "a job with a bad key")
+    wait_until_done(page)
+    expect(page.locator("#error-status")).to_have_text("401 Unauthorized")
+    assert stack.mock.requests() == []
+
+
+def test_the_readme_fetch_example_renders_as_a_job_in_a_browser(
+    stack: RunningStack, page: Page
+) -> None:
+    from tests.mock_server.test_readme_example import readme_block
+
+    code = readme_block("js", "async function renderAsync(")
+    code = code.replace('"http://127.0.0.1:3000"', json.dumps(stack.url))
+    code = code.replace('"vg_local-demo-key-not-a-secret-0000"', json.dumps(stack.api_key))
+    result = page.evaluate(f"async () => {{ {code}\n return renderAsync('a README fox'); }}")
+    assert result["status"] == "COMPLETED"
+    assert result["output"].startswith(stack.aws_url + "/")
+    catch = "try { await renderAsync(''); } catch (e) { return e.message; }"
+    refused = page.evaluate(f"async () => {{ {code}\n {catch} }}")
+    assert refused.startswith("prompt must not be empty")  # the gateway's 400, at submit

@@ -37,6 +37,13 @@ from vegart.errors import BadRequest, ContractError, MethodNotAllowed, RateLimit
 from vegart.render_service import RenderResult
 
 PATH = "/segmind-vega-rt-v1"
+#: Segmind's v2 API, under servers of their own: the stage's root.
+V2_PATHS = [
+    "/v2/segmind-vega-rt-v1",
+    "/v2/requests/{request_id}/status",
+    "/v2/requests/{request_id}",
+    "/v2/webhooks/default/secret",
+]
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 TINY_JPEG = b"\xff\xd8\xff\xe0 not really a jpeg \xff\xd9"
 
@@ -178,7 +185,7 @@ def test_every_operation_has_a_unique_id_and_a_summary(doc: dict[str, Any]) -> N
 def test_the_route_is_the_one_the_template_and_the_code_serve(
     doc: dict[str, Any], template: dict[str, Any]
 ) -> None:
-    assert list(doc["paths"]) == [PATH]
+    assert list(doc["paths"]) == [PATH, *V2_PATHS]
     events = render_events(template)
     assert {event["Path"] for event in events.values()} == {ROUTE}
     # Every server URL ends in /v1, and /v1 + the documented path is the served route.
@@ -528,3 +535,95 @@ def test_the_preflight_is_a_204_with_the_documented_cors_headers(
     expose = response_headers(documented[204])["access-control-expose-headers"]["schema"]
     assert expose["example"] == ",".join(api.EXPOSED_HEADERS)
     assert header(response, "Access-Control-Expose-Headers") == expose["example"]
+
+
+# ---------------------------------------------------------------------------------------------
+# v2: submit, status, result
+# ---------------------------------------------------------------------------------------------
+
+
+def v2_operation(doc: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    operation: dict[str, Any] = doc["paths"][path][method]
+    return operation
+
+
+def test_the_v2_routes_are_the_jobs_functions(
+    doc: dict[str, Any], template: dict[str, Any]
+) -> None:
+    events = template["Resources"]["JobsFunction"]["Properties"]["Events"].values()
+    served = {(event["Properties"]["Path"], event["Properties"]["Method"]) for event in events}
+    for path in V2_PATHS:
+        documented = {method for method in HTTP_METHODS if method in doc["paths"][path]}
+        verb = "post" if path == V2_PATHS[0] else "get"
+        assert documented == {verb, "options"}
+        assert {(path, verb), (path, "options"), (path, "any")} <= served
+        assert doc["paths"][path]["options"]["security"] == []
+
+
+def test_the_v2_servers_are_the_stage_root_the_submit_url_is_on(
+    doc: dict[str, Any], template: dict[str, Any]
+) -> None:
+    submit_url = template["Outputs"]["SubmitUrl"]["Value"]["Fn::Sub"]
+    root = (
+        submit_url.removesuffix(V2_PATHS[0])
+        .replace("${RenderApi}", "{api}")
+        .replace("${AWS::Region}", "{region}")
+        .replace("${AWS::URLSuffix}", "amazonaws.com")
+        .replace("${StageName}", "{stage}")
+    )
+    for path in V2_PATHS:
+        deployed, local = doc["paths"][path]["servers"]
+        assert deployed["url"] == root
+        assert deployed["url"] + "/v1" == doc["servers"][0]["url"]
+        assert local["url"] + "/v1" == doc["servers"][1]["url"]
+
+
+def test_the_v2_answers_are_the_documented_shapes(
+    doc: dict[str, Any], aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import responses
+
+    from mock_server import render_jpeg
+    from tests.unit.conftest import URL, Jobs
+
+    def schema(path: str, method: str, status: int) -> OAS30Validator:
+        response = responses_of(v2_operation(doc, path, method))[status]
+        return OAS30Validator(resolved(response["content"]["application/json"]["schema"]))
+
+    def image(request: Any) -> tuple[int, dict[str, str], bytes]:
+        body = json.loads(request.body)
+        return 200, {}, render_jpeg(body["prompt"], body["seed"], body["num_inference_steps"])
+
+    monkeypatch.setenv("WEBHOOK_ALLOW_LOOPBACK", "true")  # a receiver on this machine
+    jobs = Jobs(aws)
+    with responses.RequestsMock() as segmind:
+        segmind.add_callback(responses.POST, URL, callback=image)
+        hooked = jobs.submitted({"prompt": "a hooked fox", "webhook": "http://127.0.0.1:9/"})
+        jobs.work()
+        jobs.deliver()  # nobody listens there: one attempt recorded, a retry due
+        with_attempts = json.loads(jobs.result(hooked)["body"])
+        assert with_attempts["webhook_status"] == "retrying"
+        schema(V2_PATHS[2], "get", 200).validate(with_attempts)
+        OAS30Validator(resolved(doc["components"]["schemas"]["JobResult"])).validate(with_attempts)
+        submitted = json.loads(jobs.submit({"prompt": "a fox", "seed": 1})["body"])
+        schema(V2_PATHS[0], "post", 200).validate(submitted)
+        request_id = submitted["request_id"]
+        queued = jobs.status(request_id)
+        schema(V2_PATHS[1], "get", 200).validate(json.loads(queued["body"]))
+        schema(V2_PATHS[2], "get", 200).validate(json.loads(jobs.result(request_id)["body"]))
+        jobs.work()
+        done = json.loads(jobs.result(request_id)["body"])
+        schema(V2_PATHS[2], "get", 200).validate(done)
+        OAS30Validator(resolved(doc["components"]["schemas"]["JobResult"])).validate(done)
+        segmind.replace(responses.POST, URL, status=400, json={"error": "refused"})
+        failed = jobs.submitted({"prompt": "a refused fox", "seed": 2})
+        jobs.work()
+    secret = jobs.read(V2_PATHS[3], V2_PATHS[3])
+    schema(V2_PATHS[3], "get", 200).validate(json.loads(secret["body"]))
+    for path in V2_PATHS[1:3]:
+        answer = jobs.read(path.replace("{request_id}", failed), path)
+        assert answer["statusCode"] == 422
+        schema(path, "get", 422).validate(json.loads(answer["body"]))
+        missing = jobs.read(path.replace("{request_id}", "nope"), path)
+        assert missing["statusCode"] == 404
+        schema(path, "get", 404).validate(json.loads(missing["body"]))

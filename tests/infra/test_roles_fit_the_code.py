@@ -2,30 +2,36 @@
 
 Rather than restate the template's policy statements, the functions run through every path
 they have (a miss, a hit, a request waiting on another's render, a failed render and its
-refund, a disabled key, the authorizer's lookup) in moto, with every AWS call recorded. Each
-call is turned into the IAM action and resource the template must grant for it, and the
-role, as CloudFormation makes it, is compared with that: a call it does not grant fails on
-AWS; a grant no call needs is privilege to spare.
+refund, a disabled key, the authorizer's lookup, a job submitted, read, worked, failed and
+dead-lettered) in moto, with every AWS call recorded. Each call is turned into the IAM
+actions and resources the template must grant for it (a transaction into each of its items'),
+and the role, as CloudFormation makes it, is compared with that: a call it does not grant
+fails on AWS; a grant no call needs is privilege to spare.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
+import boto3
 import botocore.client
 import pytest
 import responses
 
 from devkit.context import still_context
 from devkit.deployment import TEST_DEPLOYMENT
-from devkit.events import CLIENT_KEY, api_event, key_check_event
+from devkit.events import CLIENT_KEY, CLIENT_KEY_ID, api_event, key_check_event
 from devkit.functions import load_function
+from devkit.webhook_receiver import WebhookReceiver
 from mock_server import render_jpeg
 from tests.conftest import TEST_ENV
+from tests.unit.conftest import Jobs
 from vegart.cache_key import cache_key
 from vegart.contract import parse_render_request
+from vegart.jobs import new_request_id
 
 from .conftest import as_deployed
 from .test_template_translated import EXPECTED_PARAMETERS, role_grants
@@ -35,41 +41,85 @@ URL = f"{TEST_ENV['SEGMIND_BASE_URL']}/segmind-vega-rt-v1"
 LOGICAL = {
     TEST_DEPLOYMENT.keys_table: "KeysTable",
     TEST_DEPLOYMENT.leases_table: "RenderLeasesTable",
+    TEST_DEPLOYMENT.jobs_table: "JobsTable",
     TEST_DEPLOYMENT.bucket: "CacheBucket",
     TEST_DEPLOYMENT.secret_id: "SegmindApiKeySecret",
+    TEST_DEPLOYMENT.job_queue: "JobQueue",
+    TEST_DEPLOYMENT.job_dead_letter_queue: "JobDeadLetterQueue",
+    TEST_DEPLOYMENT.webhook_queue: "WebhookQueue",
+    TEST_DEPLOYMENT.webhook_dead_letter_queue: "WebhookDeadLetterQueue",
 }
-#: Granted without a call of the code's: Lambda writes the function's logs, and listing the
-#: bucket makes a missing object a 404 rather than a 403 (an honest miss, not a fault).
+_LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+#: Granted without a call of the code's: Lambda writes the function's logs and its event
+#: source mapping reads the queue's attributes, and listing the bucket makes a missing object
+#: a 404 rather than a 403 (an honest miss, not a fault).
 NOT_CALLED_BY_THE_CODE = {
-    "RenderFunctionRole": {"logs:CreateLogStream", "logs:PutLogEvents", "s3:ListBucket"},
-    "AuthorizerFunctionRole": {"logs:CreateLogStream", "logs:PutLogEvents"},
+    "RenderFunctionRole": {*_LOGS, "s3:ListBucket"},
+    "AuthorizerFunctionRole": _LOGS,
+    "JobsFunctionRole": {*_LOGS, "s3:ListBucket"},
+    "JobWorkerFunctionRole": {*_LOGS, "s3:ListBucket", "sqs:GetQueueAttributes"},
+    "JobDeadLetterFunctionRole": {*_LOGS, "sqs:GetQueueAttributes"},
+    # An event's output URL is presigned (no call): the receiver's GET of it is the grant's use.
+    "WebhookSenderFunctionRole": {*_LOGS, "sqs:GetQueueAttributes", "s3:GetObject"},
 }
-#: IAM's action for an S3 operation, where the names differ.
-S3_ACTIONS = {"HeadObject": "s3:GetObject"}
+#: IAM's action for an operation, where the names differ.
+ACTIONS = {
+    "HeadObject": "s3:GetObject",
+    "DeleteMessageBatch": "sqs:DeleteMessage",
+    "ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    "SendMessageBatch": "sqs:SendMessage",
+}
+#: A transaction's item kinds, as the IAM actions they need.
+TRANSACTION_ITEMS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
 
 
-def needed_grant(service: str, operation: str, params: dict[str, Any]) -> tuple[str, Any]:
-    """The (action, resource) a template must grant for one call, in the template's terms."""
+def needed_grants(service: str, operation: str, params: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The (action, resource) pairs a template must grant for one call, in its terms."""
+    action = ACTIONS.get(operation, f"{service}:{operation}")
+    if service == "dynamodb" and operation == "TransactWriteItems":
+        return [
+            (f"dynamodb:{TRANSACTION_ITEMS[kind]}", table_arn(spec["TableName"]))
+            for item in params["TransactItems"]
+            for kind, spec in item.items()
+        ]
     if service == "dynamodb":
-        return f"dynamodb:{operation}", {"Fn::GetAtt": [LOGICAL[params["TableName"]], "Arn"]}
+        return [(action, table_arn(params["TableName"]))]
     if service == "s3":
-        action = S3_ACTIONS.get(operation, f"s3:{operation}")
-        return action, {"Fn::Sub": "${" + LOGICAL[params["Bucket"]] + ".Arn}/*"}
+        # Renders only: the cache key's version is the first part of every key.
+        prefix = params["Key"].split("/", 1)[0]
+        return [(action, {"Fn::Sub": "${" + LOGICAL[params["Bucket"]] + f".Arn}}/{prefix}/*"})]
     if service == "secretsmanager":
-        return f"secretsmanager:{operation}", {"Ref": LOGICAL[params["SecretId"]]}
+        return [(action, {"Ref": LOGICAL[params["SecretId"]]})]
+    if service == "sqs":
+        queue = params["QueueUrl"].rsplit("/", 1)[-1]
+        return [(action, {"Fn::GetAtt": [LOGICAL[queue], "Arn"]})]
     raise AssertionError(f"a call the test does not know how to grant: {service} {operation}")
 
 
-def record_from_now(monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str]]:
-    """Every AWS call made from now on, as the IAM grant it needs (resource as JSON)."""
+def table_arn(name: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [LOGICAL[name], "Arn"]}
+
+
+def record_from_now(monkeypatch: pytest.MonkeyPatch, test_side: list[Any]) -> set[tuple[str, str]]:
+    """Every AWS call made from now on, as the IAM grants it needs (resources as JSON), but
+    those of the clients in ``test_side``: the test's own setting up, not the function's."""
     recorded: set[tuple[str, str]] = set()
     lock = threading.Lock()
     original = botocore.client.BaseClient._make_api_call
 
     def recording(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        action, resource = needed_grant(client.meta.service_model.service_name, operation, params)
+        if any(client is own for own in test_side):
+            return original(client, operation, params)
+        grants = needed_grants(client.meta.service_model.service_name, operation, params)
         with lock:
-            recorded.add((action, json.dumps(resource, sort_keys=True)))
+            recorded.update(
+                (action, json.dumps(resource, sort_keys=True)) for action, resource in grants
+            )
         return original(client, operation, params)
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
@@ -81,10 +131,22 @@ def image(request: Any) -> tuple[int, dict[str, str], bytes]:
     return 200, {}, render_jpeg(body["prompt"], body["seed"], body["num_inference_steps"])
 
 
-def run_every_render_path(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+Recording = Callable[[], set[tuple[str, str]]]
+#: The test's own clients, whose calls are not the function's.
+TEST_SIDE: list[Any] = []
+
+
+def own_client(service: str) -> Any:
+    client = boto3.client(service)  # type: ignore[call-overload]
+    TEST_SIDE.append(client)
+    return client
+
+
+def run_every_render_path(aws: dict[str, Any], record: Recording) -> set[tuple[str, str]]:
     """A miss, a hit, a request waiting on another's lease, a failed render, a disabled key."""
     fn = load_function("render")
     context = still_context()
+    recorded = record()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as segmind:
         segmind.add_callback(responses.POST, URL, callback=image)
         for _ in range(2):  # a miss, then a hit
@@ -105,7 +167,7 @@ def run_every_render_path(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) 
             watching.set()
             return read(render_key)
 
-        monkeypatch.setattr(service.leases, "read", watched_read)
+        service.leases.read = watched_read  # type: ignore[method-assign]
         answers: list[dict[str, Any]] = []
         waiter = threading.Thread(
             target=lambda: answers.append(fn.lambda_handler(api_event(watched), context))
@@ -122,6 +184,7 @@ def run_every_render_path(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) 
     aws["keys"].update(aws["client_key_id"], status="disabled")
     answer = fn.lambda_handler(api_event({"prompt": "a fox", "seed": 9}), context)
     assert answer["statusCode"] == 403  # the refused debit looked the key up
+    return recorded
 
 
 def grants_without_extras(role: str, translated: dict[str, Any], sam: dict[str, Any]) -> set:
@@ -133,17 +196,149 @@ def grants_without_extras(role: str, translated: dict[str, Any], sam: dict[str, 
     }
 
 
-def run_the_authorizer(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def run_the_authorizer(aws: dict[str, Any], record: Recording) -> set[tuple[str, str]]:
     """The authorizer's one path: a key looked up, and allowed."""
     authorizer = load_function("authorizer")
+    recorded = record()
     policy = authorizer.lambda_handler(key_check_event(CLIENT_KEY), still_context("authorizer"))
     assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    return recorded
+
+
+def run_every_submit_and_read(aws: dict[str, Any], record: Recording) -> set[tuple[str, str]]:
+    """A submit that queues, one refused, one of a cached image; every read; a stale job."""
+    jobs = Jobs(aws)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as segmind:
+        segmind.add_callback(responses.POST, URL, callback=image)
+        done = jobs.submitted({"prompt": "a done fox", "seed": 1})
+        jobs.work()
+        recorded = record()
+        queued = jobs.submitted({"prompt": "a fox", "seed": 1})
+        assert jobs.submit({"prompt": "a done fox", "seed": 1})["statusCode"] == 200  # a hit
+        hooked = {"prompt": "a done fox", "seed": 1, "webhook": "http://127.0.0.1:9/hook"}
+        assert jobs.submit(hooked)["statusCode"] == 200  # a hit whose event is queued now
+        secret = jobs.read("/v2/webhooks/default/secret", "/v2/webhooks/default/secret")
+        assert secret["statusCode"] == 200  # the key's webhook secret, made on first use
+        for request_id in (queued, done):
+            assert jobs.status(request_id)["statusCode"] == 200
+            assert jobs.result(request_id)["statusCode"] == 200
+        own_client("dynamodb").update_item(
+            TableName=aws["jobs_table"],
+            Key={"request_id": {"S": queued}},
+            UpdateExpression="SET give_up_at = :past",
+            ExpressionAttributeValues={":past": {"N": "1"}},
+        )
+        assert jobs.status(queued)["statusCode"] == 422  # given up when read, refunded
+        aws["keys"].update(CLIENT_KEY_ID, credits=0)
+        assert jobs.submit({"prompt": "a poor fox"})["statusCode"] == 406
+    return recorded
+
+
+def run_every_worker_path(aws: dict[str, Any], record: Recording) -> set[tuple[str, str]]:
+    """A render; one waiting on another's lease; a failure refunded; a hit refunded; a message
+    whose job is not written yet; a duplicate."""
+    jobs = Jobs(aws)
+    service = jobs.worker.wiring.job_render_service
+
+    def image_or_refusal(request: Any) -> tuple[int, dict[str, str], bytes]:
+        if "refused" in json.loads(request.body)["prompt"]:
+            return 400, {}, b'{"error": "refused"}'
+        return image(request)
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as segmind:
+        segmind.add_callback(responses.POST, URL, callback=image_or_refusal)
+        rendered = jobs.submitted({"prompt": "a fox", "seed": 1, "webhook": HOOK})
+        watched = {"prompt": "a watched fox", "seed": 2}
+        watched_id = jobs.submitted(watched)
+        failed = jobs.submitted({"prompt": "a refused fox", "seed": 3})
+        hit = {"prompt": "a fox rendered twice", "seed": 4}
+        hit_id = jobs.submitted(hit)
+        load_function("render").lambda_handler(api_event(hit), still_context())
+        recorded = record()
+        assert jobs.queue.poll_once() == 1
+        key = cache_key(service.spec(parse_render_request(json.dumps(watched).encode())))
+        held = service.leases.acquire(key, 5).token
+        assert held is not None
+        watching = threading.Event()
+        read = service.leases.read
+
+        def watched_read(render_key: str) -> Any:
+            watching.set()
+            return read(render_key)
+
+        service.leases.read = watched_read  # type: ignore[method-assign]
+        worker = threading.Thread(target=jobs.queue.poll_once)
+        worker.start()
+        assert watching.wait(60), "the worker never watched the lease"
+        service.leases.release(key, held)
+        worker.join()
+        sqs = own_client("sqs")
+        sqs.send_message(
+            QueueUrl=aws["job_queue_url"], MessageBody=json.dumps({"request_id": rendered})
+        )
+        sqs.send_message(
+            QueueUrl=aws["job_queue_url"],
+            MessageBody=json.dumps({"request_id": new_request_id()}),
+        )
+        jobs.work()
+    called = set(recorded)  # what follows is the jobs function's, checking the outcome
+    for request_id, status in ((rendered, 200), (watched_id, 200), (failed, 422), (hit_id, 200)):
+        assert jobs.status(request_id)["statusCode"] == status
+    return called
+
+
+def run_the_dead_letters(aws: dict[str, Any], record: Recording) -> set[tuple[str, str]]:
+    """A dead-lettered job failed and refunded, its event queued."""
+    jobs = Jobs(aws)
+    request_id = jobs.submitted({"prompt": "a poisoned fox", "webhook": HOOK})
+    recorded = record()
+    own_client("sqs").send_message(
+        QueueUrl=aws["job_dead_letter_queue_url"],
+        MessageBody=json.dumps({"request_id": request_id}),
+    )
+    assert jobs.dead_letter_queue.poll_once() == 1
+    return recorded
+
+
+def run_the_webhook_sender(aws: dict[str, Any], record: Recording) -> set[tuple[str, str]]:
+    """An event refused once (retried on schedule), then delivered; a duplicate dropped."""
+    jobs = Jobs(aws)
+    with (
+        WebhookReceiver.running([500, 204]) as receiver,
+        responses.RequestsMock(assert_all_requests_are_fired=False) as segmind,
+    ):
+        segmind.add_callback(responses.POST, URL, callback=image)
+        request_id = jobs.submitted({"prompt": "a fox", "seed": 1, "webhook": receiver.url})
+        jobs.work()
+        recorded = record()
+        assert jobs.webhooks.poll_once() == 1  # refused: its message comes back on schedule
+        own_client("sqs").send_message(
+            QueueUrl=aws["webhook_queue_url"], MessageBody=json.dumps({"request_id": request_id})
+        )
+        assert jobs.deliver() == 1  # delivered
+        own_client("sqs").send_message(
+            QueueUrl=aws["webhook_queue_url"], MessageBody=json.dumps({"request_id": request_id})
+        )
+        assert jobs.deliver() == 1  # already delivered: dropped
+        assert len(receiver.wait_for(2)) == 2
+    return recorded
+
+
+#: Where the runs' events go: loopback, which the test deployment lets through here.
+HOOK = "http://127.0.0.1:9/hook"
 
 
 @pytest.mark.parametrize(
     ("role", "run"),
-    [("RenderFunctionRole", run_every_render_path), ("AuthorizerFunctionRole", run_the_authorizer)],
-    ids=["render", "authorizer"],
+    [
+        ("RenderFunctionRole", run_every_render_path),
+        ("AuthorizerFunctionRole", run_the_authorizer),
+        ("JobsFunctionRole", run_every_submit_and_read),
+        ("JobWorkerFunctionRole", run_every_worker_path),
+        ("JobDeadLetterFunctionRole", run_the_dead_letters),
+        ("WebhookSenderFunctionRole", run_the_webhook_sender),
+    ],
+    ids=["render", "authorizer", "jobs", "job-worker", "job-dead-letters", "webhook-sender"],
 )
 def test_each_role_grants_what_its_function_calls_and_nothing_more(
     aws: dict[str, Any],
@@ -153,8 +348,9 @@ def test_each_role_grants_what_its_function_calls_and_nothing_more(
     role: str,
     run: Any,
 ) -> None:
-    recorded = record_from_now(monkeypatch)
-    run(aws, monkeypatch)
+    monkeypatch.setenv("WEBHOOK_ALLOW_LOOPBACK", "true")  # before the functions are loaded
+    TEST_SIDE[:] = [aws["keys"]._client()]
+    recorded = run(aws, lambda: record_from_now(monkeypatch, TEST_SIDE))
     granted = grants_without_extras(role, translated, sam_template)
     assert recorded - granted == set(), "called without a grant: AccessDenied on AWS"
     assert granted - recorded == set(), "granted, and never called"

@@ -30,3 +30,12 @@ def test_the_overrides_name_the_local_stacks_resources() -> None:
     assert render["SEGMIND_SECRET_ID"] == LOCAL_DEPLOYMENT.secret_id
     assert render["VEGART_AWS_ENDPOINT_URL"].endswith(f":{LOCAL_AWS_PORT}")
     assert render["SEGMIND_BASE_URL"].endswith(f":{LOCAL_MOCK_PORT}/v1")
+
+
+def test_the_v2_functions_find_the_local_stacks_jobs_table_and_queue() -> None:
+    overrides = json.loads(ENV_FILE.read_text(encoding="utf-8"))
+    for function in ("JobsFunction", "JobWorkerFunction", "JobDeadLetterFunction"):
+        assert overrides[function]["JOBS_TABLE"] == LOCAL_DEPLOYMENT.jobs_table, function
+    for function in ("JobsFunction", "JobWorkerFunction"):
+        url = overrides[function]["JOB_QUEUE_URL"]
+        assert url.endswith(f":{LOCAL_AWS_PORT}/123456789012/{LOCAL_DEPLOYMENT.job_queue}")

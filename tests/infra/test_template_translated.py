@@ -74,7 +74,34 @@ XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 AUTHORIZER = "KeyAuthorizer"
 KEYS_TABLE_ARN = {"Fn::GetAtt": ["KeysTable", "Arn"]}
 LEASES_TABLE_ARN = {"Fn::GetAtt": ["RenderLeasesTable", "Arn"]}
-ROLES = {"RenderFunctionRole", "AuthorizerFunctionRole"}
+ROLES = {
+    "RenderFunctionRole",
+    "AuthorizerFunctionRole",
+    "JobsFunctionRole",
+    "JobWorkerFunctionRole",
+    "JobDeadLetterFunctionRole",
+    "WebhookSenderFunctionRole",
+}
+JOBS_TABLE_ARN = {"Fn::GetAtt": ["JobsTable", "Arn"]}
+#: Settings only the v2 functions read (tests/infra/test_template_jobs.py checks them there).
+JOB_SETTINGS = {
+    "JOBS_TABLE",
+    "JOB_QUEUE_URL",
+    "WEBHOOK_QUEUE_URL",
+    "JOB_DEADLINE_SECONDS",
+    "JOB_TIMEOUT_SECONDS",
+    "OUTPUT_URL_SECONDS",
+}
+#: Settings for a local stack only, which no deployed function is given (their defaults are
+#: what a deployment must have): webhooks to loopback.
+LOCAL_ONLY_SETTINGS = {"WEBHOOK_ALLOW_LOOPBACK"}
+#: The v2 routes, beside v1's.
+V2_ROUTES = {
+    "/v2/segmind-vega-rt-v1",
+    "/v2/requests/{request_id}/status",
+    "/v2/requests/{request_id}",
+    "/v2/webhooks/default/secret",
+}
 #: Only with Backend=sagemaker (tests/infra/test_template_sagemaker.py).
 SAGEMAKER_ROLE = "RenderModelRole"
 
@@ -93,6 +120,13 @@ def route_methods(translated: dict[str, Any]) -> dict[str, dict]:
 
 def function(translated: dict[str, Any]) -> dict[str, Any]:
     return translated["Resources"]["RenderFunction"]["Properties"]
+
+
+def every_function(translated: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        resource["Properties"]
+        for resource in resources_of_type(translated, "AWS::Lambda::Function").values()
+    ]
 
 
 def authorizer_function(translated: dict[str, Any]) -> dict[str, Any]:
@@ -278,7 +312,7 @@ def test_a_failing_authorizer_is_a_plain_500(
 
 
 def test_route_has_post_preflight_and_any(translated: dict[str, Any]) -> None:
-    assert set(api_body(translated)["paths"]) == {ROUTE}
+    assert set(api_body(translated)["paths"]) == {ROUTE} | V2_ROUTES
     assert set(route_methods(translated)) == {"post", "options", "x-amazon-apigateway-any-method"}
 
 
@@ -441,7 +475,16 @@ def handler_exists(sam_template: dict[str, Any], logical_id: str) -> bool:
     return path.is_file() and re.search(rf"^def {attribute}\(", path.read_text(), re.M) is not None
 
 
-@pytest.mark.parametrize("logical_id", ["RenderFunction", "AuthorizerFunction"])
+@pytest.mark.parametrize(
+    "logical_id",
+    [
+        "RenderFunction",
+        "AuthorizerFunction",
+        "JobsFunction",
+        "JobWorkerFunction",
+        "JobDeadLetterFunction",
+    ],
+)
 def test_each_function_runs_where_its_layer_was_built(
     sam_template: dict[str, Any], translated: dict[str, Any], logical_id: str
 ) -> None:
@@ -477,7 +520,7 @@ def test_the_render_function_is_given_every_setting_and_nothing_unread(
     translated: dict[str, Any],
 ) -> None:
     given = set(function(translated)["Environment"]["Variables"])
-    read = variables_the_settings_read()
+    read = variables_the_settings_read() - JOB_SETTINGS - LOCAL_ONLY_SETTINGS
     assert read - given == set(), "a setting the template leaves at its code default"
     assert given - read <= POWERTOOLS_VARIABLES, "a variable nothing reads"
 
@@ -610,7 +653,7 @@ def test_no_wildcard_resource_without_tracing(
         actions = set(as_list(statement["Action"]))
         assert not any(action == "*" or action.endswith(":*") for action in actions), name
         assert "*" not in as_list(statement["Resource"]), (name, statement)
-    for properties in (function(resolved), authorizer_function(resolved)):
+    for properties in every_function(resolved):
         assert properties["TracingConfig"] == {"Mode": "PassThrough"}
         assert properties["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
     _, stage = only_resource(resolved, "AWS::ApiGateway::Stage")
@@ -629,7 +672,7 @@ def test_tracing_adds_only_the_xray_wildcard(
     assert sorted(name for name, _ in wildcards) == sorted(ROLES)
     for _, statement in wildcards:
         assert set(as_list(statement["Action"])) == XRAY_ACTIONS
-    for properties in (function(resolved), authorizer_function(resolved)):
+    for properties in every_function(resolved):
         assert properties["TracingConfig"] == {"Mode": "Active"}
         assert properties["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "false"
     _, stage = only_resource(resolved, "AWS::ApiGateway::Stage")
@@ -640,7 +683,7 @@ def test_dynamodb_grants_name_the_deployments_tables_and_nothing_else(
     sam_template: dict[str, Any], translated: dict[str, Any]
 ) -> None:
     tables = set(resources_of_type(translated, "AWS::DynamoDB::Table"))
-    assert tables == {"KeysTable", "RenderLeasesTable"}
+    assert tables == {"KeysTable", "RenderLeasesTable", "JobsTable"}
     for parameters in ({}, {"EnableTracing": "true"}):
         resolved = resolve_conditions(
             translated, sam_template, {**EXPECTED_PARAMETERS, **parameters}
@@ -650,7 +693,11 @@ def test_dynamodb_grants_name_the_deployments_tables_and_nothing_else(
                 if action.startswith("dynamodb:"):
                     # A table itself: no index ("/index/*"), stream or other table.
                     arn = json.loads(resource)
-                    assert arn in (KEYS_TABLE_ARN, LEASES_TABLE_ARN), (role, action, resource)
+                    assert arn in (KEYS_TABLE_ARN, LEASES_TABLE_ARN, JOBS_TABLE_ARN), (
+                        role,
+                        action,
+                        resource,
+                    )
 
 
 def test_cache_bucket_listing_for_honest_misses(translated: dict[str, Any]) -> None:
@@ -661,7 +708,13 @@ def test_cache_bucket_listing_for_honest_misses(translated: dict[str, Any]) -> N
 
 @pytest.mark.parametrize(
     ("role", "log_group"),
-    [("RenderFunctionRole", "RenderLogGroup"), ("AuthorizerFunctionRole", "AuthorizerLogGroup")],
+    [
+        ("RenderFunctionRole", "RenderLogGroup"),
+        ("AuthorizerFunctionRole", "AuthorizerLogGroup"),
+        ("JobsFunctionRole", "JobsLogGroup"),
+        ("JobWorkerFunctionRole", "JobWorkerLogGroup"),
+        ("JobDeadLetterFunctionRole", "JobDeadLetterLogGroup"),
+    ],
 )
 def test_logs_on_its_own_group_only(translated: dict[str, Any], role: str, log_group: str) -> None:
     statement = statement_for(translated, "logs:PutLogEvents", role)

@@ -210,7 +210,8 @@ def test_every_accepted_key_renders(segmind):
         ("/v1/segmind-vega", "Model not found"),
         ("/v1/sdxl1.0-txt2img", "Model not found"),
         ("/", "Not found"),
-        ("/v2/segmind-vega-rt-v1", "Not found"),
+        ("/v2/segmind-vega-rt-v1/extra", "Not found"),
+        ("/v3/segmind-vega-rt-v1", "Not found"),
         ("/v1/segmind-vega-rt-v1/extra", "Model not found"),
     ],
 )

@@ -1,4 +1,4 @@
-"""The README's pytest example for test authors runs as written."""
+"""The README's pytest example for test authors runs as written, with the plugin as installed."""
 
 from __future__ import annotations
 
@@ -6,21 +6,19 @@ import re
 from pathlib import Path
 
 import pytest
-import requests
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def test_the_readme_example_passes() -> None:
-    (example,) = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
-    namespace: dict = {}
-    exec(compile(example, str(README), "exec"), namespace)
-    # Drive the fixtures by hand, as pytest would: session server, per-test reset, the test.
-    server_fixture = namespace["segmind_server"].__wrapped__()
-    server = next(server_fixture)
-    try:
-        namespace["test_client_retries_rate_limits"](namespace["segmind"].__wrapped__(server))
-    finally:
-        server_fixture.close()
-    with pytest.raises(requests.ConnectionError):  # the context manager stopped it
-        requests.get(f"{server.url}/__admin/health", timeout=30)
+def readme_block(language: str, containing: str) -> str:
+    """The README's code block in ``language`` that holds ``containing``."""
+    blocks = re.findall(rf"```{language}\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    (block,) = [block for block in blocks if containing in block]
+    return block
+
+
+def test_the_readme_example_passes_with_the_plugin(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_readme=readme_block("python", "def test_client_retries_rate_limits"))
+    # A pytest of its own, which finds the plugin through its entry point, as a user's would.
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(passed=2)

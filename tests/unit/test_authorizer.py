@@ -19,6 +19,13 @@ from vegart.keys import DISABLED, KeyStore, key_id
 
 ARN_PREFIX = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod"
 LIMITED_KEY = "vg_limited-key-000000000000000"
+#: Every route of the model, v1's render and v2's submit, and the key's own jobs.
+MODEL_ROUTES = [
+    f"{ARN_PREFIX}/*/v1/segmind-vega-rt-v1",
+    f"{ARN_PREFIX}/*/v2/segmind-vega-rt-v1",
+    f"{ARN_PREFIX}/*/v2/requests/*",
+    f"{ARN_PREFIX}/*/v2/webhooks/default/secret",
+]
 
 
 @pytest.fixture
@@ -42,7 +49,7 @@ def test_an_active_key_is_allowed_every_method_of_its_routes(fn: ModuleType) -> 
     (statement,) = statements(policy)
     assert statement["Effect"] == "Allow"
     assert statement["Action"] == "execute-api:Invoke"
-    assert statement["Resource"] == [f"{ARN_PREFIX}/*/v1/segmind-vega-rt-v1"]
+    assert statement["Resource"] == MODEL_ROUTES
 
 
 def test_the_cached_policy_does_not_depend_on_the_method_asked(fn: ModuleType) -> None:
@@ -74,7 +81,7 @@ def test_a_disabled_key_is_denied_everywhere(fn: ModuleType, keys: KeyStore) -> 
 def test_a_key_is_allowed_only_the_routes_of_its_models(fn: ModuleType, keys: KeyStore) -> None:
     add_key(keys, LIMITED_KEY, 5)
     allowed = statements(authorize(fn, key_check_event(LIMITED_KEY)))
-    assert [s["Resource"] for s in allowed] == [[f"{ARN_PREFIX}/*/v1/segmind-vega-rt-v1"]]
+    assert [s["Resource"] for s in allowed] == [MODEL_ROUTES]
     # Another model's route is outside the policy: API Gateway answers it 403.
     other = authorize(fn, key_check_event(LIMITED_KEY, path="/v1/another-model"))
     assert all("another-model" not in r for s in statements(other) for r in s["Resource"])

@@ -291,6 +291,41 @@ OWN_RESOURCES = {
     },
     "AuthorizerFunctionRole": {"AuthorizerLogGroup", "KeysTable"},
     "RenderModelRole": {"RenderEndpointLogGroup"},
+    # The jobs function never renders: no secret, no endpoint, no leases.
+    "JobsFunctionRole": {
+        "JobsLogGroup",
+        "CacheBucket",
+        "KeysTable",
+        "JobsTable",
+        "JobQueue",
+        "WebhookQueue",
+    },
+    "JobWorkerFunctionRole": {
+        "JobWorkerLogGroup",
+        "JobQueue",
+        "WebhookQueue",
+        "CacheBucket",
+        "KeysTable",
+        "JobsTable",
+        "RenderLeasesTable",
+        "SegmindApiKeySecret",
+        "RenderEndpoint",
+    },
+    "JobDeadLetterFunctionRole": {
+        "JobDeadLetterLogGroup",
+        "JobDeadLetterQueue",
+        "WebhookQueue",
+        "JobsTable",
+        "KeysTable",
+    },
+    # Its queue, the jobs it reports on, the keys' secrets, and the renders its URLs point at.
+    "WebhookSenderFunctionRole": {
+        "WebhookSenderLogGroup",
+        "WebhookQueue",
+        "JobsTable",
+        "KeysTable",
+        "CacheBucket",
+    },
 }
 DEPLOYMENTS = {
     "segmind": {},
@@ -360,13 +395,14 @@ def test_each_role_names_only_its_own_resources(
     for name, role in roles.items():
         named = named_resources(role["Properties"].get("Policies", []), resources)
         assert named <= OWN_RESOURCES[name], (name, sorted(named - OWN_RESOURCES[name]))
-    render_names = named_resources(roles["RenderFunctionRole"]["Properties"], resources)
-    if deployment.startswith("segmind"):
-        assert "RenderEndpoint" not in render_names
-        assert "SegmindApiKeySecret" in render_names
-    else:
-        assert "SegmindApiKeySecret" not in render_names
-        assert "RenderEndpoint" in render_names
+    for renderer in ("RenderFunctionRole", "JobWorkerFunctionRole"):
+        render_names = named_resources(roles[renderer]["Properties"], resources)
+        if deployment.startswith("segmind"):
+            assert "RenderEndpoint" not in render_names
+            assert "SegmindApiKeySecret" in render_names
+        else:
+            assert "SegmindApiKeySecret" not in render_names
+            assert "RenderEndpoint" in render_names
 
 
 @pytest.mark.parametrize("deployment", sorted(DEPLOYMENTS))
@@ -380,8 +416,15 @@ def test_each_function_runs_as_its_own_role(
         if resource["Type"] == "AWS::Lambda::Function"
     }
     assert functions == {
-        "RenderFunction": {"Fn::GetAtt": ["RenderFunctionRole", "Arn"]},
-        "AuthorizerFunction": {"Fn::GetAtt": ["AuthorizerFunctionRole", "Arn"]},
+        name: {"Fn::GetAtt": [f"{name}Role", "Arn"]}
+        for name in (
+            "RenderFunction",
+            "AuthorizerFunction",
+            "JobsFunction",
+            "JobWorkerFunction",
+            "JobDeadLetterFunction",
+            "WebhookSenderFunction",
+        )
     }
 
 

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools.event_handler import CORSConfig, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from .cache_key import prompt_fingerprint
 from .config import Settings
 from .contract import parse_render_request
 from .deadline import Deadline
-from .errors import ContractError, Unauthorized
-from .observability import logger
+from .errors import ContractError, InternalError, MethodNotAllowed, NotFound, Unauthorized
+from .observability import logger, metrics
 from .render_service import RenderResult, RenderService
 
 #: Headers a browser page may read from an answer (docs/contract.md, "CORS").
@@ -33,8 +34,6 @@ EXPOSED_HEADERS = [
 ]
 ALLOWED_HEADERS = ["x-api-key", "content-type"]
 PREFLIGHT_MAX_AGE = 600
-#: Time kept back from Lambda's own limit to shape and send the answer.
-_RESPONSE_MARGIN_SECONDS = 1.0
 
 
 def cors_config(config: Settings) -> CORSConfig:
@@ -47,6 +46,40 @@ def cors_config(config: Settings) -> CORSConfig:
         expose_headers=EXPOSED_HEADERS,
         max_age=PREFLIGHT_MAX_AGE,
     )
+
+
+def rest_resolver(config: Settings, methods: Mapping[str, str]) -> APIGatewayRestResolver:
+    """Powertools' resolver, answering in the contract's shapes whatever the routes do not.
+
+    ``methods`` maps each resource of the function (as the template names it, such as
+    ``/v2/requests/{request_id}``) to its ``Allow`` header. Another method on a resource is a
+    405 with that header; a path Powertools cannot match (an id with odd characters) or no
+    resource at all is a 404; a :class:`ContractError` is its status and body; anything else
+    is logged and answered 500, never with its details.
+    """
+    app = APIGatewayRestResolver(cors=cors_config(config))
+
+    @app.not_found
+    def not_found(_: Exception) -> Response[Any]:
+        event = app.current_event
+        allow = methods.get(event.resource) or methods.get(event.path)
+        allowed = [method.strip() for method in (allow or "").split(",")]
+        error: ContractError = NotFound()
+        if allow and event.http_method not in allowed:
+            error = MethodNotAllowed(headers={"Allow": allow})
+        return error_response(error, request_id(event))
+
+    @app.exception_handler(ContractError)  # type: ignore[untyped-decorator] # Powertools: untyped
+    def contract_error(error: ContractError) -> Response[Any]:
+        return error_response(error, request_id(app.current_event))
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator] # Powertools: untyped
+    def unexpected_error(error: Exception) -> Response[Any]:
+        logger.exception("Unexpected error", extra={"error": type(error).__name__})
+        metrics.add_metric(name="InternalErrors", unit="Count", value=1)
+        return error_response(InternalError(), request_id(app.current_event))
+
+    return app
 
 
 def with_allowed_origin(response: dict[str, Any], config: Settings) -> dict[str, Any]:
@@ -72,11 +105,7 @@ def request_id(event: APIGatewayProxyEvent) -> str:
 
 def request_deadline(context: Any, config: Settings) -> Deadline:
     """The configured deadline, shortened if Lambda itself has less time left."""
-    seconds = config.request_deadline_seconds
-    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
-    if callable(remaining_ms):
-        seconds = min(seconds, remaining_ms() / 1000 - _RESPONSE_MARGIN_SECONDS)
-    return Deadline.after(max(0.0, seconds))
+    return Deadline.within_invocation(config.request_deadline_seconds, context)
 
 
 def raw_body(event: APIGatewayProxyEvent) -> bytes:

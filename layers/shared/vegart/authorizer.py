@@ -4,7 +4,9 @@ API Gateway caches an authorizer's answer per ``x-api-key`` for the TTL the temp
 applies the cached policy to every later request with that key, whatever its path or method.
 So the policy names every route the key may use (all methods on each model's route) rather
 than the one route that was asked: a key limited to some models is denied the others by the
-policy itself, and a cached answer is never wider or narrower than the key.
+policy itself, and a cached answer is never wider or narrower than the key. The routes of a
+model are its v1 render and its v2 submit; every key may read its own jobs and its own
+webhook signing secret.
 
 The answers, as API Gateway turns them into the contract's statuses:
 
@@ -28,12 +30,17 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     HttpVerb,
 )
 
+from .contract import WEBHOOK_SECRET_ROUTE
 from .keys import KeyRecord, KeyStore
 from .observability import logger, metrics
 
 #: The exact message API Gateway turns into its UNAUTHORIZED (401) response.
 UNAUTHORIZED = "Unauthorized"
 API_KEY_HEADER = "x-api-key"
+#: ``/v1/<model>`` (a render) and ``/v2/<model>`` (a job) are a model's routes.
+MODEL_ROUTE_VERSIONS = ("v1", "v2")
+#: Where a key reads its jobs: ``/v2/requests/<id>`` and ``.../status``.
+JOBS_PREFIX = "/v2/requests/"
 
 
 class UnauthorizedError(Exception):
@@ -66,7 +73,8 @@ def authorize(event: APIGatewayAuthorizerRequestEvent, store: KeyStore) -> dict[
 
 
 def policy_for(event: APIGatewayAuthorizerRequestEvent, record: KeyRecord) -> dict[str, Any]:
-    """Allow each of the key's model routes (all methods), or deny all if it is disabled."""
+    """Allow each of the key's model routes and its jobs (all methods), or deny all if it is
+    disabled."""
     arn = event.parsed_arn
     response = APIGatewayAuthorizerResponse(
         principal_id=record.key_id,
@@ -84,14 +92,23 @@ def policy_for(event: APIGatewayAuthorizerRequestEvent, record: KeyRecord) -> di
         logger.info("Disabled API key")
         response.deny_all_routes()
         return response.asdict()
-    for model in record.models:
-        response.allow_route(http_method=HttpVerb.ALL.value, resource=f"/v1/{model}")
-    if not record.may_use(_model_of(event)):
+    for allowed in record.models:
+        for version in MODEL_ROUTE_VERSIONS:
+            response.allow_route(http_method=HttpVerb.ALL.value, resource=f"/{version}/{allowed}")
+    # A key's own jobs, whichever model they render: a job id of another key is answered 404
+    # by the jobs function, so the policy need not (and, cached per key, could not) name ids.
+    response.allow_route(http_method=HttpVerb.ALL.value, resource=f"{JOBS_PREFIX}*")
+    response.allow_route(http_method=HttpVerb.ALL.value, resource=WEBHOOK_SECRET_ROUTE)
+    model = _model_of(event)
+    if model is not None and not record.may_use(model):
         metrics.add_metric(name="AuthModelDenied", unit="Count", value=1)
-        logger.info("Model not allowed for this key", extra={"model": _model_of(event)})
+        logger.info("Model not allowed for this key", extra={"model": model})
     return response.asdict()
 
 
-def _model_of(event: APIGatewayAuthorizerRequestEvent) -> str:
-    """The model a ``/v1/<model>`` route names (its last path segment)."""
-    return event.parsed_arn.resource.rstrip("/").rsplit("/", 1)[-1]
+def _model_of(event: APIGatewayAuthorizerRequestEvent) -> str | None:
+    """The model a ``/v1/<model>`` or ``/v2/<model>`` route names; ``None`` for other routes."""
+    parts = event.parsed_arn.resource.strip("/").split("/")
+    if len(parts) == 2 and parts[0] in MODEL_ROUTE_VERSIONS:
+        return parts[1]
+    return None

@@ -19,12 +19,15 @@ if TYPE_CHECKING:  # the stubs are a development dependency; nothing of them run
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sqs import SQSClient
 
 _CONFIG = Config(
     connect_timeout=2,
     read_timeout=3,
     retries={"mode": "standard", "max_attempts": 2},
 )
+#: Presigned URLs in Signature Version 4, which every region accepts (version 2 is retired).
+_SIGNER_CONFIG = _CONFIG.merge(Config(signature_version="s3v4"))
 
 
 class AwsClients:
@@ -33,7 +36,7 @@ class AwsClients:
     def __init__(self, endpoint_url: str = "") -> None:
         #: Where boto3 finds AWS: empty on AWS, the local stack's moto under ``sam local``.
         self.endpoint_url = endpoint_url or None
-        self._clients: dict[tuple[str, float | None], Any] = {}
+        self._clients: dict[tuple[str, float | None, bool], Any] = {}
         self._lock = threading.Lock()
 
     def dynamodb(self) -> DynamoDBClient:
@@ -44,6 +47,15 @@ class AwsClients:
         client: S3Client = self.client("s3")
         return client
 
+    def s3_signer(self) -> S3Client:
+        """An S3 client that only signs URLs (in Signature Version 4)."""
+        client: S3Client = self.client("s3", signer=True)
+        return client
+
+    def sqs(self) -> SQSClient:
+        client: SQSClient = self.client("sqs")
+        return client
+
     def secretsmanager(self) -> SecretsManagerClient:
         client: SecretsManagerClient = self.client("secretsmanager")
         return client
@@ -52,16 +64,18 @@ class AwsClients:
         client: SageMakerRuntimeClient = self.client("sagemaker-runtime", read_timeout)
         return client
 
-    def client(self, service: str, read_timeout: float | None = None) -> Any:
+    def client(
+        self, service: str, read_timeout: float | None = None, *, signer: bool = False
+    ) -> Any:
         """The client for ``service`` (and ``read_timeout``, when a call needs a longer one
         than the default: a render waits on its backend for seconds, a cache read does not)."""
-        key = (service, read_timeout)
+        key = (service, read_timeout, signer)
         existing = self._clients.get(key)
         if existing is not None:
             return existing
         with self._lock:
             if key not in self._clients:
-                config = _CONFIG
+                config = _SIGNER_CONFIG if signer else _CONFIG
                 if read_timeout is not None:
                     # One attempt per call: the render's own loop retries within its deadline.
                     config = _CONFIG.merge(
@@ -83,3 +97,12 @@ def error_code(error: ClientError) -> str:
 def condition_failed(error: ClientError) -> bool:
     """Whether a conditional write was refused because its condition did not hold."""
     return error_code(error) == "ConditionalCheckFailedException"
+
+
+def cancellation_reasons(error: ClientError) -> list[str]:
+    """Each item's refusal code of a cancelled ``TransactWriteItems`` (``"None"`` for an item
+    that was fine, ``"ConditionalCheckFailed"`` ...); empty for any other error."""
+    if error_code(error) != "TransactionCanceledException":
+        return []
+    reasons = error.response.get("CancellationReasons") or []
+    return [str(reason.get("Code", "None")) for reason in reasons]

@@ -27,9 +27,15 @@ _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 class RenderCache:
     """Renders stored as S3 objects under their cache keys."""
 
-    def __init__(self, bucket: str, s3: Callable[[], S3Client]) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        s3: Callable[[], S3Client],
+        signer: Callable[[], S3Client] | None = None,
+    ) -> None:
         self._bucket = bucket
         self._s3 = s3
+        self._signer = signer or s3
 
     def get(self, key: str) -> bytes | None:
         """The cached image, or None for a miss and for any fault of S3."""
@@ -72,6 +78,24 @@ class RenderCache:
             self._fault("write", exc)
             return False
         return True
+
+    def url_for(self, key: str, seconds: int) -> str:
+        """A presigned GET of the render under ``key``, valid for ``seconds``.
+
+        Signing is arithmetic on the function's credentials, with no call to S3, so a status
+        poll that hands out a fresh URL costs nothing; the bucket itself stays private. The
+        answer says ``image/jpeg`` and may be kept by a browser for as long as the URL lives.
+        """
+        return self._signer().generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": self._bucket,
+                "Key": key,
+                "ResponseContentType": "image/jpeg",
+                "ResponseCacheControl": f"private, max-age={seconds}, immutable",
+            },
+            ExpiresIn=seconds,
+        )
 
     @staticmethod
     def _fault(operation: str, exc: Exception) -> None:

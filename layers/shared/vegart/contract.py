@@ -16,6 +16,8 @@ from .errors import BadRequest
 
 MODEL_SLUG = "segmind-vega-rt-v1"
 ROUTE = f"/v1/{MODEL_SLUG}"
+#: Where a key's owner reads its webhook signing secret (Replicate's path for the same).
+WEBHOOK_SECRET_ROUTE = "/v2/webhooks/default/secret"  # noqa: S105 # nosec B105 # a route
 MAX_BODY_BYTES = 64 * 1024
 MAX_PROMPT_CHARS = 4096
 RANDOM_SEED = -1
@@ -128,7 +130,11 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 def parse_render_request(body: bytes | str | None) -> RenderRequest:
     """Validate a raw request body; raise :class:`BadRequest` naming the first bad field."""
     raw = body.encode() if isinstance(body, str) else (body or b"")
-    document = parse_json_object(raw)
+    return render_request_of(parse_json_object(raw))
+
+
+def render_request_of(document: dict[str, Any]) -> RenderRequest:
+    """The render fields of a parsed body (v2's submit has more, which it reads itself)."""
     prompt = _prompt(document)
     steps, seed, width, height = (field.read(document) for field in INT_FIELDS)
     return RenderRequest(prompt, steps, seed, width, height, _flag(document, "base64"))

@@ -28,6 +28,23 @@ def pick_seed() -> int:
     return secrets.randbelow(PICKED_SEED_LIMIT)
 
 
+def decide(
+    request: RenderRequest, backend: tuple[str, str], seeds: Callable[[], int] = pick_seed
+) -> RenderSpec:
+    """Every input of a render, for ``backend`` (its name and model): a seed of -1 is picked
+    now, so that the spec names one image and the cache key can be computed."""
+    name, model = backend
+    return RenderSpec(
+        backend=name,
+        model=model,
+        prompt=request.prompt,
+        seed=request.seed if request.seed != RANDOM_SEED else seeds(),
+        num_inference_steps=request.num_inference_steps,
+        img_width=request.img_width,
+        img_height=request.img_height,
+    )
+
+
 @dataclass(frozen=True)
 class RenderResult:
     """An image and what the client is told about it."""
@@ -68,22 +85,22 @@ class RenderService:
 
     def spec(self, request: RenderRequest) -> RenderSpec:
         """Decide every input, the seed included, before the cache is asked."""
-        seed = request.seed if request.seed != RANDOM_SEED else self._seeds()
-        return RenderSpec(
-            backend=self.backend.name,
-            model=self.backend.model,
-            prompt=request.prompt,
-            seed=seed,
-            num_inference_steps=request.num_inference_steps,
-            img_width=request.img_width,
-            img_height=request.img_height,
-        )
+        return decide(request, (self.backend.name, self.backend.model), self._seeds)
 
     def image_for(
         self, request: RenderRequest, deadline: Deadline, request_id: str, account: str = ""
     ) -> RenderResult:
         """The image for ``request``, charged to ``account`` (a key id) if it is rendered now."""
-        spec = self.spec(request)
+        return self.render(self.spec(request), deadline, request_id, account)
+
+    def render(
+        self, spec: RenderSpec, deadline: Deadline, request_id: str, account: str = ""
+    ) -> RenderResult:
+        """The image of a decided ``spec``: from the cache, another's render, or the backend.
+
+        A job's worker calls this with a spec decided at submit, on a service without a
+        ledger: its credit was held when the job was queued.
+        """
         key = cache_key(spec)
         cached = self.cache.get(key) if self.cache is not None else None
         lease = None

@@ -11,13 +11,21 @@ from __future__ import annotations
 from functools import cached_property
 
 from .aws import AwsClients
-from .backends import make_backend
+from .backends import backend_identity, make_backend
 from .cache import RenderCache
-from .config import Settings
+from .config import ConfigurationError, Settings
 from .credits import CreditLedger
+from .job_worker import DeadLetters, JobWorker
+from .jobs import JobStore
 from .keys import KeyStore
 from .leases import RenderLeases
+from .queues import MessageQueue
 from .render_service import RenderService
+from .submissions import JobSubmissions
+from .webhook_outbox import WebhookOutbox
+from .webhook_sender import WebhookSender
+from .webhook_signatures import WebhookSecrets
+from .webhook_targets import TargetPolicy
 
 
 class Wiring:
@@ -29,17 +37,117 @@ class Wiring:
 
     @cached_property
     def render_service(self) -> RenderService:
-        """The render service: the backend, the cache, the ledger and the leases."""
+        """v1's render service: the backend, the cache, the ledger and the leases."""
+        return self._render_service(self.ledger)
+
+    @cached_property
+    def job_render_service(self) -> RenderService:
+        """The same render path for a job's worker, without a ledger: the job holds its credit."""
+        return self._render_service(None)
+
+    @cached_property
+    def cache(self) -> RenderCache | None:
         config, clients = self.config, self.clients
-        dynamodb = clients.dynamodb
-        return RenderService(
-            make_backend(config, clients),
-            RenderCache(config.cache_bucket, clients.s3) if config.cache_bucket else None,
-            CreditLedger(config.keys_table, dynamodb) if config.keys_table else None,
-            leases=RenderLeases(config.leases_table, dynamodb) if config.leases_table else None,
-        )
+        if not config.cache_bucket:
+            return None
+        return RenderCache(config.cache_bucket, clients.s3, signer=clients.s3_signer)
+
+    @cached_property
+    def outputs(self) -> RenderCache:
+        """The cache as the jobs function reads it: where a job's output lives."""
+        if self.cache is None:
+            raise ConfigurationError("CACHE_BUCKET is required to serve v2 jobs")
+        return self.cache
+
+    @cached_property
+    def ledger(self) -> CreditLedger | None:
+        if not self.config.keys_table:
+            return None
+        return CreditLedger(self.config.keys_table, self.clients.dynamodb)
 
     @cached_property
     def key_store(self) -> KeyStore:
         """The keys table, for the authorizer."""
         return KeyStore(self.config.keys_table, self.clients.dynamodb)
+
+    @cached_property
+    def job_store(self) -> JobStore:
+        return JobStore(
+            self.config.jobs_table,
+            self.clients.dynamodb,
+            CreditLedger(self.config.keys_table, self.clients.dynamodb),
+        )
+
+    @cached_property
+    def job_queue(self) -> MessageQueue:
+        return MessageQueue(
+            self.config.job_queue_url,
+            self.clients.sqs,
+            purpose="render queue",
+            error_metric="JobQueueErrors",
+        )
+
+    @cached_property
+    def webhook_queue(self) -> MessageQueue:
+        return MessageQueue(
+            self.config.webhook_queue_url,
+            self.clients.sqs,
+            purpose="webhook queue",
+            error_metric="WebhookQueueErrors",
+        )
+
+    @cached_property
+    def webhook_outbox(self) -> WebhookOutbox:
+        return WebhookOutbox(self.job_store, self.webhook_queue)
+
+    @cached_property
+    def webhook_targets(self) -> TargetPolicy:
+        return TargetPolicy(allow_loopback=self.config.webhook_allow_loopback)
+
+    @cached_property
+    def webhook_secrets(self) -> WebhookSecrets:
+        return WebhookSecrets(self.config.keys_table, self.clients.dynamodb)
+
+    @cached_property
+    def webhook_sender(self) -> WebhookSender:
+        """The sender's side: attempt a job's completion event, record how it went."""
+        return WebhookSender(
+            self.job_store,
+            self.webhook_secrets,
+            self.outputs,
+            self.webhook_targets,
+            self.webhook_queue,
+            url_seconds=self.config.output_url_seconds,
+        )
+
+    @cached_property
+    def submissions(self) -> JobSubmissions:
+        """The jobs function's side: submit, and find a job for its owner."""
+        return JobSubmissions(
+            backend_identity(self.config),
+            self.cache,
+            self.job_store,
+            self.job_queue,
+            outbox=self.webhook_outbox,
+            targets=self.webhook_targets,
+            timeout_seconds=self.config.job_timeout_seconds,
+        )
+
+    @cached_property
+    def job_worker(self) -> JobWorker:
+        """The worker's side: render a job through the v1 path, record its end."""
+        return JobWorker(
+            self.job_render_service, self.job_store, self.job_queue, self.webhook_outbox
+        )
+
+    @cached_property
+    def dead_letters(self) -> DeadLetters:
+        """The dead-letter handler's side: fail the jobs no worker could finish."""
+        return DeadLetters(self.job_store, self.webhook_outbox)
+
+    def _render_service(self, ledger: CreditLedger | None) -> RenderService:
+        config, clients = self.config, self.clients
+        leases = (
+            RenderLeases(config.leases_table, clients.dynamodb) if config.leases_table else None
+        )
+        return RenderService(make_backend(config, clients), self.cache, ledger, leases=leases)

@@ -28,7 +28,27 @@ def make_backend(settings: Settings, clients: AwsClients) -> Backend:
             settings.sagemaker_endpoint,
             clients.sagemaker_runtime,
         )
-    raise ConfigurationError(f"VEGART_BACKEND {settings.backend!r} is not a known backend")
+    raise _unknown(settings)
 
 
-__all__ = ["Backend", "make_backend"]
+def backend_identity(settings: Settings) -> tuple[str, str]:
+    """The ``(name, model)`` a deployment's backend gives its cache keys, without making it.
+
+    The jobs function decides cache keys but never renders: it needs no endpoint, no secret.
+    """
+    if settings.backend == "segmind":
+        from .segmind import SegmindBackend  # noqa: PLC0415
+
+        return SegmindBackend.name, SegmindBackend.model
+    if settings.backend == "sagemaker":
+        from .sagemaker import SageMakerBackend  # noqa: PLC0415
+
+        return SageMakerBackend.name, SageMakerBackend.model
+    raise _unknown(settings)
+
+
+def _unknown(settings: Settings) -> ConfigurationError:
+    return ConfigurationError(f"VEGART_BACKEND {settings.backend!r} is not a known backend")
+
+
+__all__ = ["Backend", "backend_identity", "make_backend"]
