@@ -108,7 +108,7 @@ def load(
         name: str(spec.get("Default", "")) for name, spec in tpl.get("Parameters", {}).items()
     }
     values.update(parameters or {})
-    resolver = _Resolver(tpl, values, resources)
+    resolver = Resolver(tpl, values, resources)
     api_props = resolver.resolve(tpl["Resources"][api]["Properties"])
     auth = api_props.get("Auth", {})
     default_authorizer = auth.get("DefaultAuthorizer")
@@ -216,15 +216,23 @@ def _logical_id_of(reference: Any) -> str:
     raise TemplateError(f"cannot tell which function {json.dumps(reference)} names")
 
 
-class _Resolver:
+class Resolver:
     """The intrinsic functions this template uses, resolved as CloudFormation would."""
 
     def __init__(
-        self, tpl: dict[str, Any], parameters: dict[str, str], resources: dict[str, str]
+        self,
+        tpl: dict[str, Any],
+        parameters: dict[str, str],
+        resources: dict[str, str],
+        attributes: dict[str, str] | None = None,
     ) -> None:
+        """``resources`` are what each ``!Ref`` of a resource is locally; ``attributes`` what
+        each ``!GetAtt Resource.Attribute`` is (others stay as written: an ARN has no local
+        meaning, and callers read the logical id from it)."""
         self.tpl = tpl
         self.parameters = parameters
         self.resources = resources
+        self.attributes = attributes or {}
 
     def resolve(self, node: Any) -> Any:  # noqa: PLR0911 - one return per intrinsic
         if isinstance(node, list):
@@ -239,7 +247,8 @@ class _Resolver:
                 condition, when_true, when_false = argument
                 return self.resolve(when_true if self.condition(condition) else when_false)
             if name == "Fn::GetAtt":
-                return node  # ARNs have no local meaning; callers read the logical id
+                attribute = ".".join(argument) if isinstance(argument, list) else argument
+                return self.attributes.get(attribute, node)
             if name == "Fn::Sub":
                 return self._sub(argument)
         resolved = {key: self.resolve(value) for key, value in node.items()}
@@ -278,9 +287,16 @@ class _Resolver:
 
     def _sub(self, argument: Any) -> str:
         text = argument if isinstance(argument, str) else argument[0]
+        if not isinstance(argument, str):  # !Sub [text, {name: value}]: its own names first
+            for name, value in argument[1].items():
+                text = text.replace("${" + name + "}", str(self.resolve(value)))
         for name in {**self.parameters, **self.resources}:
             text = text.replace("${" + name + "}", str(self._ref(name)))
-        return text.replace("${AWS::StackName}", "vegart-local")
+        for name, value in self.attributes.items():  # ${Resource.Attribute}
+            text = text.replace("${" + name + "}", value)
+        for name in ("AWS::StackName", "AWS::Region"):
+            text = text.replace("${" + name + "}", str(self._ref(name)))
+        return text
 
 
 _NO_VALUE = object()

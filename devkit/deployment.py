@@ -51,8 +51,9 @@ def function_env(deployment: Deployment = TEST_DEPLOYMENT, **overrides: str) -> 
         # moto's queue URLs are known before the queue exists: the functions read this first.
         "JOB_QUEUE_URL": queue_url(deployment.job_queue),
         "WEBHOOK_QUEUE_URL": queue_url(deployment.webhook_queue),
-        # Room for a busy machine: no unit test waits for it (a hang is the contract tests' own).
-        "REQUEST_DEADLINE_SECONDS": "15",
+        # The deployed default, room for a busy machine: no unit test waits for it (a hang is
+        # the contract tests' own, with a deadline of their own).
+        "REQUEST_DEADLINE_SECONDS": "25",
         "ALLOWED_ORIGINS": "*",
     }
     env.update(overrides)

@@ -64,17 +64,15 @@ class InstancePool:
     Powertools resolver keeps the current event on the module's ``app``. A server that calls
     one loaded module from many threads would hand one request's event to another's handler,
     so an event that finds every instance busy gets a new one (a cold start, its own module),
-    up to ``most`` of them, and otherwise waits for one to be free: here every instance
-    shares one process, so a burst of cold starts (each making its own AWS clients) would
-    only slow them all down together.
+    and an instance goes back to the idle ones when its event is answered. Instances share
+    one process here, so :func:`share_aws_models` keeps their cold starts cheap.
     """
 
-    def __init__(self, code_dir: Path, handler: str, most: int = 8) -> None:
+    def __init__(self, code_dir: Path, handler: str) -> None:
         self.code_dir = code_dir
         self.module_file, _, self.attribute = handler.rpartition(".")
         self._idle: list[Handler] = []
-        self._free = threading.Condition()
-        self.most = most
+        self._lock = threading.Lock()
         #: Instances started so far (cold starts).
         self.started = 0
 
@@ -83,13 +81,11 @@ class InstancePool:
         try:
             return instance(event, context)
         finally:
-            with self._free:
+            with self._lock:
                 self._idle.append(instance)
-                self._free.notify()
 
     def _take(self) -> Handler:
-        with self._free:
-            self._free.wait_for(lambda: self._idle or self.started < self.most)
+        with self._lock:
             if self._idle:
                 return self._idle.pop()
             self.started += 1
@@ -98,3 +94,30 @@ class InstancePool:
         module = load_module(self.code_dir, self.module_file, name=name)
         instance: Handler = getattr(module, self.attribute)
         return instance
+
+
+def share_aws_models(set_attribute: Callable[[Any, str, Any], None] = setattr) -> None:
+    """One botocore data loader for every session of this process.
+
+    Each function instance makes its AWS clients from sessions of its own, as on Lambda, and
+    each new session would read and parse botocore's service models again (the DynamoDB
+    model alone is megabytes of JSON). Many instances in one process, starting together,
+    would spend seconds on that under one GIL; the models are the same files, so one loader
+    serves them all. ``set_attribute`` is ``setattr``, or pytest's ``monkeypatch.setattr``.
+    """
+    import botocore.session  # noqa: PLC0415 - only the dev kit's processes want this
+
+    original = botocore.session.create_loader
+    if getattr(original, "_shared", False):
+        return
+    loaders: dict[Any, Any] = {}
+    lock = threading.Lock()
+
+    def shared(search_path_string: Any = None) -> Any:
+        with lock:
+            if search_path_string not in loaders:
+                loaders[search_path_string] = original(search_path_string)
+            return loaders[search_path_string]
+
+    shared._shared = True  # type: ignore[attr-defined]
+    set_attribute(botocore.session, "create_loader", shared)

@@ -42,7 +42,7 @@ from urllib.parse import parse_qs, urlsplit
 from devkit.api_model import INTEGRATION_TIMEOUT_SECONDS, ApiModel, Route
 from devkit.context import LambdaContext
 from devkit.events import authorizer_event, method_arn, proxy_event
-from devkit.functions import Handler, InstancePool
+from devkit.functions import Handler, InstancePool, share_aws_models
 
 from .console import function_scope
 
@@ -148,6 +148,7 @@ class LocalRestApi:
         self.integration_timeout = integration_timeout
         # One event at a time per instance, as on Lambda: concurrent requests get their own.
         # One event at a time per instance, as on Lambda: concurrent requests get their own.
+        share_aws_models()
         self.handlers: dict[str, Handler] = {
             name: InstancePool(spec.code_dir, spec.handler)
             for name, spec in model.functions.items()

@@ -39,8 +39,14 @@ VARIANTS: dict[str, dict[str, str]] = {
         "EnableTracing": "true",
         "AllowedOrigins": "https://app.example.com",
         "RenderReservedConcurrency": "10",
+        "EnableAccessLogs": "true",
+        "SetApiGatewayLoggingRole": "true",
     },
 }
+#: Skipped for the template as a whole (access logs are off by default), and checked where
+#: they are on: the deployment with access logs must pass it.
+ACCESS_LOGS_CHECK = "CKV_AWS_76"
+ACCESS_LOGS_VARIANT = "sagemaker-tracing-origins-reserved"
 #: The gateway's own Python: what runs in Lambda, on the operator's machine and in tests.
 BANDIT_PATHS = ("layers", "functions", "mock_server", "local_stack", "admin", "sagemaker")
 CHECKOV_SECONDS = 300
@@ -140,11 +146,22 @@ def checkov_runs(
         "--file",
         *files,
     ]
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    access_logs = [
+        "--framework",
+        "cloudformation",
+        "--skip-download",
+        "--compact",
+        "--check",
+        ACCESS_LOGS_CHECK,
+        "--file",
+        str(folder / f"deployed-{ACCESS_LOGS_VARIANT}.json"),
+    ]
+    with ThreadPoolExecutor(max_workers=3) as pool:
         runs = {
             "configured": pool.submit(run_checkov, configured, REPO_ROOT),
             # Away from the repository, where checkov would read .checkov.yaml's skips itself.
             "only_skipped": pool.submit(run_checkov, only_skipped, folder),
+            "access_logs": pool.submit(run_checkov, access_logs, folder),
         }
         return {name: future.result() for name, future in runs.items()}
 
@@ -179,6 +196,16 @@ def test_every_skipped_check_still_fails_without_its_skip(checkov_runs: dict) ->
     still_needed = {check["check_id"] for check in failed(reports)}
     stale = sorted(set(skipped_checks()) - still_needed)
     assert stale == [], f"remove these from .checkov.yaml's skip-check: {stale}\n{stderr[-2000:]}"
+
+
+def test_access_logging_passes_where_access_logs_are_on(checkov_runs: dict) -> None:
+    code, reports, stderr = checkov_runs["access_logs"]
+    assert failed(reports) == [], stderr[-2000:]
+    passed = {
+        check["check_id"] for report in reports for check in report["results"]["passed_checks"]
+    }
+    assert passed == {ACCESS_LOGS_CHECK}
+    assert code == 0
 
 
 def test_every_skipped_check_has_a_reason() -> None:

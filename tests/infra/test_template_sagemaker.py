@@ -34,6 +34,9 @@ SAGEMAKER_RESOURCES = {
     "RenderModel": "AWS::SageMaker::Model",
     "RenderEndpointConfig": "AWS::SageMaker::EndpointConfig",
     "RenderEndpoint": "AWS::SageMaker::Endpoint",
+    # Its alarms (tests/infra/test_template_alarms.py).
+    "RenderEndpointErrorsAlarm": "AWS::CloudWatch::Alarm",
+    "RenderEndpointLatencyAlarm": "AWS::CloudWatch::Alarm",
 }
 SAGEMAKER_OUTPUTS = {"RenderEndpointName", "RenderEndpointLogGroupName"}
 ENDPOINT_ARN = {"Ref": "RenderEndpoint"}
@@ -566,6 +569,8 @@ def test_sagemaker_parameters_have_their_own_console_group(sam_template: dict[st
         "SageMakerImageUri",
         "SageMakerInstanceType",
         "SageMakerInstanceCount",
+        "SageMakerMaxInstanceCount",
+        "SageMakerInvocationsPerInstance",
     }
 
 

@@ -104,6 +104,8 @@ V2_ROUTES = {
 }
 #: Only with Backend=sagemaker (tests/infra/test_template_sagemaker.py).
 SAGEMAKER_ROLE = "RenderModelRole"
+#: Only with EnableAccessLogs and SetApiGatewayLoggingRole.
+LOGGING_ROLE = "ApiGatewayLoggingRole"
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -636,8 +638,12 @@ def test_no_managed_policies(translated: dict[str, Any]) -> None:
 def test_the_functions_have_the_only_roles(
     sam_template: dict[str, Any], translated: dict[str, Any]
 ) -> None:
-    # The SageMaker model's role is in the template but made only with Backend=sagemaker.
-    assert set(resources_of_type(translated, "AWS::IAM::Role")) == ROLES | {SAGEMAKER_ROLE}
+    # The SageMaker model's role is in the template but made only with Backend=sagemaker;
+    # API Gateway's logging role only with access logs, when asked for (test_template_access_logs).
+    assert set(resources_of_type(translated, "AWS::IAM::Role")) == ROLES | {
+        SAGEMAKER_ROLE,
+        LOGGING_ROLE,
+    }
     assert translated["Resources"][SAGEMAKER_ROLE]["Condition"] == "UseSageMaker"
     assert set(resources_of_type(tracing_off(translated, sam_template), "AWS::IAM::Role")) == ROLES
     assert not resources_of_type(translated, "AWS::IAM::Policy")
