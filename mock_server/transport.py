@@ -224,6 +224,13 @@ class _Handler(BaseHTTPRequestHandler):
             raise _BodyTooLarge
         return self.rfile.read(length)
 
+    def _skip_trailers(self) -> None:
+        """Read the trailer fields after the last chunk up to the blank line; the mock uses
+        none of them."""
+        line = self.rfile.readline(1024)
+        while line not in (b"\r\n", b"\n", b""):
+            line = self.rfile.readline(1024)
+
     def _read_chunked(self, limit: int) -> bytes:
         parts: list[bytes] = []
         size = 0
@@ -234,8 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise InvalidRequest("Malformed chunked body")  # "-1", "+5", "0x10" too
             chunk = int(size_field, 16)
             if chunk == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
+                self._skip_trailers()
                 return b"".join(parts)
             size += chunk
             if size > limit:

@@ -142,6 +142,29 @@ def own_client(service: str) -> Any:
     return client
 
 
+def while_another_holds_the_lease(
+    service: Any, body: dict[str, Any], render: Callable[[], object]
+) -> None:
+    """Run ``render`` (a request or a job for ``body``) on a thread while another holds the
+    render's lease; give the lease up once ``render`` has read it, and wait for ``render``."""
+    key = cache_key(service.spec(parse_render_request(json.dumps(body).encode())))
+    held = service.leases.acquire(key, 5).token
+    assert held is not None
+    watching = threading.Event()
+    read = service.leases.read
+
+    def watched_read(render_key: str) -> Any:
+        watching.set()
+        return read(render_key)
+
+    service.leases.read = watched_read
+    waiter = threading.Thread(target=render)
+    waiter.start()
+    assert watching.wait(60), "the render never watched the lease"
+    service.leases.release(key, held)
+    waiter.join()
+
+
 def run_every_render_path(aws: dict[str, Any], record: Recording) -> set[tuple[str, str]]:
     """A miss, a hit, a request waiting on another's lease, a failed render, a disabled key."""
     fn = load_function("render")
@@ -155,27 +178,13 @@ def run_every_render_path(aws: dict[str, Any], record: Recording) -> set[tuple[s
                 == 200
             )
         # Another request holds the lease, then gives it up: watched, then rendered here.
-        service = fn.wiring.render_service
         watched = {"prompt": "a watched fox", "seed": 2}
-        key = cache_key(service.spec(parse_render_request(json.dumps(watched).encode())))
-        held = service.leases.acquire(key, 5).token
-        assert held is not None
-        watching = threading.Event()
-        read = service.leases.read
-
-        def watched_read(render_key: str) -> Any:
-            watching.set()
-            return read(render_key)
-
-        service.leases.read = watched_read  # type: ignore[method-assign]
         answers: list[dict[str, Any]] = []
-        waiter = threading.Thread(
-            target=lambda: answers.append(fn.lambda_handler(api_event(watched), context))
+        while_another_holds_the_lease(
+            fn.wiring.render_service,
+            watched,
+            lambda: answers.append(fn.lambda_handler(api_event(watched), context)),
         )
-        waiter.start()
-        assert watching.wait(60), "the request never watched the lease"
-        service.leases.release(key, held)
-        waiter.join()
         assert answers[0]["statusCode"] == 200
     with responses.RequestsMock() as segmind:
         segmind.add(responses.POST, URL, status=400, json={"error": "refused"})
@@ -256,22 +265,7 @@ def run_every_worker_path(aws: dict[str, Any], record: Recording) -> set[tuple[s
         load_function("render").lambda_handler(api_event(hit), still_context())
         recorded = record()
         assert jobs.queue.poll_once() == 1
-        key = cache_key(service.spec(parse_render_request(json.dumps(watched).encode())))
-        held = service.leases.acquire(key, 5).token
-        assert held is not None
-        watching = threading.Event()
-        read = service.leases.read
-
-        def watched_read(render_key: str) -> Any:
-            watching.set()
-            return read(render_key)
-
-        service.leases.read = watched_read  # type: ignore[method-assign]
-        worker = threading.Thread(target=jobs.queue.poll_once)
-        worker.start()
-        assert watching.wait(60), "the worker never watched the lease"
-        service.leases.release(key, held)
-        worker.join()
+        while_another_holds_the_lease(service, watched, jobs.queue.poll_once)
         sqs = own_client("sqs")
         sqs.send_message(
             QueueUrl=aws["job_queue_url"], MessageBody=json.dumps({"request_id": rendered})
