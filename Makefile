@@ -2,8 +2,8 @@
 #
 # Two install stamps, one per need: `make run` and `make mock` install the gateway's runtime,
 # moto's server and the admin CLI (a minute on a new machine); `make test` adds the test tools,
-# the model server's stack (torch, diffusers), checkov and Debian's Chromium. The test stamp
-# builds on the run stamp, so `make run` after `make test` installs nothing.
+# the model server's stack (torch, diffusers), checkov, the SAM CLI and Debian's Chromium. The
+# test stamp builds on the run stamp, so `make run` after `make test` installs nothing.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -29,6 +29,10 @@ $(TEST_STAMP): $(RUN_STAMP) pyproject.toml sagemaker/requirements-test.txt \
 	# checkov pins its own boto3: it lives in an environment of its own (tests/infra).
 	@test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
 	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check checkov==3.3.30
+	# So does the SAM CLI (it pins boto3 too), whose real `sam build`
+	# tests/infra/test_sam_build.py runs.
+	@test -x $(VENV)/sam-cli/bin/python || $(PYTHON) -m venv $(VENV)/sam-cli
+	$(VENV)/sam-cli/bin/python -m pip install --quiet --disable-pip-version-check aws-sam-cli==1.170.0
 	@touch $@
 
 venv: $(TEST_STAMP)
