@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_gpu_render.py [--runs 10] [--compile-mode default]
     .venv/bin/python benchmarks/bench_gpu_render.py --smoke      # tiny, CPU, seconds
+    .venv/bin/python benchmarks/bench_gpu_render.py --json benchmarks/results/gpu_render-a10g.json
 
 It builds Segmind-Vega's full architecture with random weights (the UNet from Vega's config,
 SDXL's CLIP-L and OpenCLIP bigG text encoders and VAE: ``sagemaker/random_vega.py``) in fp16
@@ -16,6 +17,11 @@ overflows in fp16) and with an fp16-safe VAE (``VEGART_FP16_VAE=1``).
 Without CUDA, or with ``--smoke``, the same code runs on the tiny pipeline on the CPU, with
 ``torch.compile``'s ``eager`` backend (graph capture without code generation), so that a
 test can check in seconds that the benchmark and the compile path still work.
+
+``--json PATH`` also writes the rows with the GPU's name. The cost model
+(``benchmarks/cost_model.py``) reads every ``benchmarks/results/gpu_render*.json`` and uses a
+measured median, for the configuration the stack deploys, in place of its estimate for that
+GPU's instance types; smoke runs are written as such and never used.
 """
 
 from __future__ import annotations
@@ -27,10 +33,11 @@ import statistics
 import sys
 import time
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
-from devkit.bench import table
+from devkit.bench import table, write_results
 from devkit.model_server import use_model_server_code
 
 use_model_server_code()  # the server's modules live outside any package, as in the container
@@ -61,6 +68,8 @@ class Target:
 @dataclass(frozen=True)
 class Result:
     label: str
+    compiled: bool
+    fp16_vae: bool
     median_ms: float
     p90_ms: float
     min_ms: float
@@ -111,7 +120,8 @@ def measure(
         torch.cuda.empty_cache()
     samples.sort()
     p90 = samples[min(len(samples) - 1, round(0.9 * (len(samples) - 1)))]
-    return Result(label, statistics.median(samples), p90, samples[0], warmup_s, jpeg_ms, peak)
+    return Result(label, compile_mode is not None, fp16_vae, statistics.median(samples), p90,
+                  samples[0], warmup_s, jpeg_ms, peak)  # fmt: skip
 
 
 def jpeg_encode_ms(jpeg: bytes, quality: int, repeat: int = 5) -> float:
@@ -134,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2, help="untimed renders after the first")
     parser.add_argument("--compile-mode", default="default", help="torch.compile's mode")
     parser.add_argument("--eager-only", action="store_true", help="skip the compiled rows")
+    parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
     diffusers_logging.set_verbosity_error()
     warnings.filterwarnings("ignore")  # random fp16 weights overflow: the pixels do not matter
@@ -167,6 +178,17 @@ def main(argv: list[str] | None = None) -> int:
         for r in results
     ]  # fmt: skip
     print(table(header, rows))
+    if args.json:
+        figures = {
+            "device": device_name,
+            "smoke": smoke,
+            "steps": STEPS,
+            "size": target.size,
+            "runs": runs,
+            "torch": torch.__version__,
+            "configurations": [asdict(result) for result in results],
+        }
+        write_results(args.json, "bench_gpu_render", figures)
     return 0
 
 

@@ -251,6 +251,12 @@ class Resolver:
                 return self.attributes.get(attribute, node)
             if name == "Fn::Sub":
                 return self._sub(argument)
+            if name == "Fn::Select":
+                index, items = argument
+                return self.resolve(items)[int(index)]
+            if name == "Fn::Split":
+                delimiter, text = argument
+                return str(self.resolve(text)).split(delimiter)
         resolved = {key: self.resolve(value) for key, value in node.items()}
         return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
 

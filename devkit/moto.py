@@ -50,6 +50,30 @@ def make_item_writes_atomic(set_attribute: Callable[[Any, str, Any], None] = set
         set_attribute(DynamoDBBackend, name, atomic)
 
 
+def know_every_scalable_dimension(set_attribute: Callable[[Any, str, Any], None] = setattr) -> None:
+    """Let moto's Application Auto Scaling accept every scalable dimension AWS's API model has.
+
+    moto 5.2 checks dimensions against a list of its own that predates inference components
+    (``sagemaker:inference-component:DesiredCopyCount``); botocore's service model is the API's
+    list. Its other checks (namespace, resource id, the dimension's parts) stay as they are.
+    """
+    from enum import Enum  # noqa: PLC0415
+
+    import botocore.session  # noqa: PLC0415
+    from botocore.model import StringShape  # noqa: PLC0415
+    from moto.applicationautoscaling import models, responses  # noqa: PLC0415 - a dev dependency
+
+    model = botocore.session.get_session().get_service_model("application-autoscaling")
+    shape = model.shape_for("ScalableDimension")
+    assert isinstance(shape, StringShape), shape
+    dimensions = shape.enum
+    current = Enum(  # type: ignore[misc]  # a functional Enum, its members from the API model
+        "ScalableDimensionValueSet", {f"DIMENSION_{i}": value for i, value in enumerate(dimensions)}
+    )
+    for module in (models, responses):
+        set_attribute(module, "ScalableDimensionValueSet", current)
+
+
 def create_deployment_resources(
     deployment: Deployment, *, segmind_key: str, endpoint_url: str | None = None
 ) -> dict[str, Any]:

@@ -15,7 +15,8 @@ import boto3
 
 from .api_model import Resolver
 from .context import ACCOUNT_ID, REGION
-from .resources import Deployment, template
+from .moto import know_every_scalable_dimension
+from .resources import LOCAL_COMPONENT_ARN, LOCAL_ENDPOINT, Deployment, template
 
 #: The stack name the local names stand under (the local stack's own).
 _LOCAL_STACK = "vegart-local"
@@ -33,10 +34,19 @@ def _resolver(deployment: Deployment, parameters: Mapping[str, str] | None) -> R
         "JobDeadLetterQueue.QueueName": deployment.job_dead_letter_queue,
         "WebhookQueue.QueueName": deployment.webhook_queue,
         "WebhookDeadLetterQueue.QueueName": deployment.webhook_dead_letter_queue,
-        "RenderEndpoint.EndpointName": _LOCAL_STACK,
+        "RenderEndpoint.EndpointName": LOCAL_ENDPOINT,
     }
-    topic = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{_LOCAL_STACK}-alarms"
-    return Resolver(tpl, values, {"AlarmTopic": topic}, attributes)
+    arn = f"arn:aws:{{}}:{REGION}:{ACCOUNT_ID}:{{}}"
+    refs = {
+        "AlarmTopic": arn.format("sns", f"{_LOCAL_STACK}-alarms"),
+        "RenderComponent": LOCAL_COMPONENT_ARN,
+        "RenderEndpointWakePolicy": arn.format(
+            "autoscaling",
+            f"scalingPolicy:0:resource/sagemaker/inference-component/{_LOCAL_STACK}"
+            f":policyName/{_LOCAL_STACK}-render-wake",
+        ),
+    }
+    return Resolver(tpl, values, refs, attributes)
 
 
 def _made(resolver: Resolver, kind: str) -> dict[str, dict[str, Any]]:
@@ -74,6 +84,7 @@ def create_scaling(
 ) -> dict[str, str]:
     """Register the scalable targets and put the scaling policies the template would;
     logical id -> the target's resource id, or the policy's name."""
+    know_every_scalable_dimension()
     resolver = _resolver(deployment, parameters)
     autoscaling = boto3.client("application-autoscaling", endpoint_url=endpoint_url)
     made: dict[str, str] = {}
@@ -85,8 +96,9 @@ def create_scaling(
         made[logical_id] = properties["ResourceId"]
     for logical_id, properties in _made(resolver, SCALING_POLICY).items():
         target = targets[properties.pop("ScalingTargetId")]
-        tracking = properties["TargetTrackingScalingPolicyConfiguration"]
-        tracking["TargetValue"] = float(tracking["TargetValue"])
+        tracking = properties.get("TargetTrackingScalingPolicyConfiguration")
+        if tracking is not None:
+            tracking["TargetValue"] = float(tracking["TargetValue"])
         autoscaling.put_scaling_policy(
             ServiceNamespace=target["ServiceNamespace"],
             ResourceId=target["ResourceId"],

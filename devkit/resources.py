@@ -16,6 +16,8 @@ from typing import Any
 
 import boto3
 
+from .context import ACCOUNT_ID, REGION
+
 TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "template.yaml"
 
 #: The properties of an ``AWS::DynamoDB::Table`` that ``CreateTable`` takes as they are.
@@ -93,6 +95,14 @@ LOCAL_DEPLOYMENT = Deployment(
     job_dead_letter_queue="vegart-local-job-dead-letters",
     webhook_queue="vegart-local-webhook-queue",
     webhook_dead_letter_queue="vegart-local-webhook-dead-letters",
+)
+
+
+#: The local stack's SageMaker endpoint, and the inference component on it (the template names
+#: both alike); the component's ARN is what a ``!Ref`` of it is.
+LOCAL_ENDPOINT = "vegart-local"
+LOCAL_COMPONENT_ARN = (
+    f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:inference-component/{LOCAL_ENDPOINT}"
 )
 
 

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from .loopback_server import serving
+
 HANG = "hang"
 
 
@@ -59,14 +61,8 @@ class WebhookReceiver:
         cls, answers: Sequence[int | str] = (204,), tls: ssl.SSLContext | None = None
     ) -> Iterator[WebhookReceiver]:
         receiver = cls(answers, tls)
-        thread = threading.Thread(target=receiver._server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with serving(receiver._server, before_stop=receiver._stopping.set):
             yield receiver
-        finally:
-            receiver._stopping.set()
-            receiver._server.shutdown()
-            receiver._server.server_close()
 
     def wait_for(self, count: int, timeout: float = 60.0) -> list[Delivery]:
         """The first ``count`` deliveries, once they have come (``TimeoutError`` if not)."""

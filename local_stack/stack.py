@@ -38,7 +38,12 @@ from devkit.event_source import SqsEventSource
 from devkit.lambda_instances import KillPlan, LambdaInstances
 from devkit.moto import make_item_writes_atomic
 from devkit.powertools import metrics_per_thread
-from devkit.resources import LOCAL_DEPLOYMENT, create_resources
+from devkit.resources import (
+    LOCAL_COMPONENT_ARN,
+    LOCAL_DEPLOYMENT,
+    LOCAL_ENDPOINT,
+    create_resources,
+)
 from mock_server import MockSegmind
 from vegart.keys import MIN_KEY_LENGTH
 
@@ -284,6 +289,7 @@ class LocalStack:
             parameters=parameters,
         )
         local_names["SegmindApiKeySecret"] = LOCAL_DEPLOYMENT.secret_id
+        local_names["RenderComponent"] = LOCAL_COMPONENT_ARN
         model = load(local_names, parameters)
         self.api_id, plan_id = self._create_api(model.stage, model.parameters)
         self._create_outputs_stack(model.stage, plan_id, local_names)
@@ -296,7 +302,9 @@ class LocalStack:
         if self.options.backend == "sagemaker":
             # The endpoint is the local model server; boto3 reaches it by the runtime API's
             # own endpoint variable, so the backend's code is the deployed one.
-            environment["SAGEMAKER_ENDPOINT_NAME"] = "vegart-local"
+            environment["SAGEMAKER_ENDPOINT_NAME"] = LOCAL_ENDPOINT
+            # As deployed, the call names the endpoint's component (the model server ignores it).
+            environment["SAGEMAKER_INFERENCE_COMPONENT"] = LOCAL_ENDPOINT
             environment["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = self.options.sagemaker_url
         self._set_env(environment)
         self._create_demo_key()

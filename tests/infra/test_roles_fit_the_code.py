@@ -25,10 +25,12 @@ from devkit.context import still_context
 from devkit.deployment import TEST_DEPLOYMENT
 from devkit.events import CLIENT_KEY, CLIENT_KEY_ID, api_event, key_check_event
 from devkit.functions import load_function
+from devkit.sagemaker_endpoint import SageMakerEndpoint
 from devkit.webhook_receiver import WebhookReceiver
 from mock_server import render_jpeg
 from tests.conftest import TEST_ENV
 from tests.unit.conftest import Jobs
+from vegart import job_worker
 from vegart.cache_key import cache_key
 from vegart.contract import parse_render_request
 from vegart.jobs import new_request_id
@@ -98,6 +100,10 @@ def needed_grants(service: str, operation: str, params: dict[str, Any]) -> list[
     if service == "sqs":
         queue = params["QueueUrl"].rsplit("/", 1)[-1]
         return [(action, {"Fn::GetAtt": [LOGICAL[queue], "Arn"]})]
+    if service == "sagemaker-runtime":
+        # The endpoint, and the component the call names (IAM checks both).
+        targets = ["RenderEndpoint"] + ["RenderComponent"] * ("InferenceComponentName" in params)
+        return [(f"sagemaker:{operation}", {"Ref": target}) for target in targets]
     raise AssertionError(f"a call the test does not know how to grant: {service} {operation}")
 
 
@@ -320,6 +326,59 @@ def run_the_webhook_sender(aws: dict[str, Any], record: Recording) -> set[tuple[
 
 #: Where the runs' events go: loopback, which the test deployment lets through here.
 HOOK = "http://127.0.0.1:9/hook"
+#: A deployment on a GPU endpoint that scales to zero.
+GPU = {
+    "Backend": "sagemaker",
+    "SageMakerModelDataUrl": "s3://vegart-models-example/vega-rt/model.tar.gz",
+    "SageMakerMinCopies": "0",
+    "SageMakerMaxCopies": "2",
+}
+
+
+def run_the_worker_on_a_gpu_endpoint(aws: dict[str, Any], record: Recording) -> set:
+    """A job that finds the endpoint at zero copies and waits, then renders once one is up."""
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        SageMakerEndpoint.running("vegart-render", "vegart-render", copies=0) as endpoint,
+    ):
+        for name, value in {
+            "VEGART_BACKEND": "sagemaker",
+            "SAGEMAKER_ENDPOINT_NAME": "vegart-render",
+            "SAGEMAKER_INFERENCE_COMPONENT": "vegart-render",
+            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": endpoint.url,
+        }.items():
+            patch.setenv(name, value)
+        patch.setattr(job_worker, "CAPACITY_POLL_SECONDS", 0)
+        jobs = Jobs(aws)
+        request_id = jobs.submitted({"prompt": "a fox on a GPU", "seed": 1})
+        recorded = record()
+        assert jobs.queue.poll_once() == 1  # no copy: a fresh reminder
+        endpoint.scale_to(1)
+        assert jobs.work() == 1
+    called = set(recorded)
+    assert jobs.status(request_id)["statusCode"] == 200
+    return called
+
+
+def test_what_the_gpu_backend_adds_to_the_workers_role_is_what_its_paths_call(
+    aws: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    translated: dict[str, Any],
+    sam_template: dict[str, Any],
+) -> None:
+    TEST_SIDE[:] = [aws["keys"]._client()]
+    recorded = run_the_worker_on_a_gpu_endpoint(
+        aws, lambda: record_from_now(monkeypatch, TEST_SIDE)
+    )
+    role = "JobWorkerFunctionRole"
+    on_gpu = role_grants(
+        as_deployed(translated, sam_template, {**EXPECTED_PARAMETERS, **GPU}), role
+    )
+    on_segmind = role_grants(as_deployed(translated, sam_template, {**EXPECTED_PARAMETERS}), role)
+    assert recorded - on_gpu == set(), "called without a grant: AccessDenied on AWS"
+    added = on_gpu - on_segmind
+    assert {action for action, _ in added} == {"sagemaker:InvokeEndpoint", "sqs:SendMessage"}
+    assert added - recorded == set(), "granted for the GPU backend, and never called"
 
 
 @pytest.mark.parametrize(

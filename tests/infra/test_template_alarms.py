@@ -85,11 +85,23 @@ def test_every_gateway_metric_alarmed_on_is_one_the_code_emits_from_a_real_funct
         assert dimension(metric, "service") in known, metric
 
 
+def scaling_alarms(translated: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The alarms that drive a scaling policy of the template's rather than tell a person."""
+    policies = resources_of_type(translated, "AWS::ApplicationAutoScaling::ScalingPolicy")
+    return {
+        name: alarm
+        for name, alarm in alarms(translated).items()
+        if any(action.get("Ref") in policies for action in alarm["AlarmActions"])
+    }
+
+
 def test_every_alarm_notifies_the_topic_and_says_what_to_do_first(
     translated: dict[str, Any],
 ) -> None:
-    assert len(alarms(translated)) >= 8
-    for name, alarm in alarms(translated).items():
+    paging = set(alarms(translated)) - set(scaling_alarms(translated))
+    assert len(paging) >= 8
+    for name in paging:
+        alarm = alarms(translated)[name]
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
         assert "First:" in alarm["AlarmDescription"], name
         assert alarm["TreatMissingData"] == "notBreaching", name
@@ -143,14 +155,35 @@ def test_the_api_alarms_name_the_stage_the_api_serves(translated: dict[str, Any]
     assert (alarm["Statistic"], alarm["Threshold"]) == ("Average", 0.05)  # a rate of 5 %
 
 
+#: The component's name, from its ARN (Ref), as every reader of its metrics takes it.
+COMPONENT_NAME = {"Fn::Select": [1, {"Fn::Split": ["/", {"Ref": "RenderComponent"}]}]}
+
+
 def test_the_endpoint_alarms_exist_only_with_sagemaker(
     translated: dict[str, Any], sam_template: dict[str, Any]
 ) -> None:
     for name in ("RenderEndpointErrorsAlarm", "RenderEndpointLatencyAlarm"):
         assert sam_template["Resources"][name]["Condition"] == "UseSageMaker"
-        variants = sam_template["Resources"]["RenderEndpointConfig"]["Properties"]
-        variant = variants["ProductionVariants"][0]["VariantName"]
-        assert dimension(sam_template["Resources"][name]["Properties"], "VariantName") == variant
+        # An endpoint of inference components reports invocations per component.
+        alarm = sam_template["Resources"][name]["Properties"]
+        assert dimension(alarm, "InferenceComponentName") == COMPONENT_NAME
+
+
+def test_the_wake_alarm_starts_a_copy_and_pages_no_one(
+    translated: dict[str, Any], sam_template: dict[str, Any]
+) -> None:
+    (name,) = scaling_alarms(translated)
+    assert sam_template["Resources"][name]["Condition"] == "ScalesToZero"
+    alarm = alarms(translated)[name]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        "AWS/SageMaker",
+        "NoCapacityInvocationFailures",
+    )
+    assert dimension(alarm, "InferenceComponentName") == COMPONENT_NAME
+    assert (alarm["Statistic"], alarm["Threshold"]) == ("Maximum", 1)
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["AlarmActions"] == [{"Ref": "RenderEndpointWakePolicy"}]
+    assert "notifies no one" in alarm["AlarmDescription"]
 
 
 def test_an_email_is_subscribed_only_when_given(sam_template: dict[str, Any]) -> None:
@@ -180,7 +213,7 @@ def test_the_dashboard_is_json_and_reads_only_metrics_the_code_emits(
             namespace = namespace if row[0] == "." else row[0]
             if namespace == NAMESPACE and row[1] != ".":
                 assert row[1] in emitted, row
-    assert set(variables) >= {"Api", "JobQueueName", "Endpoint"}
+    assert set(variables) >= {"Api", "JobQueueName", "Component"}
 
 
 def test_deploying_md_says_what_each_alarm_means(translated: dict[str, Any]) -> None:
@@ -196,19 +229,27 @@ def cloudwatch() -> Iterator[Any]:
         yield boto3.client("cloudwatch", region_name="us-east-1")
 
 
-@pytest.mark.parametrize("backend", ["segmind", "sagemaker"])
+ENDPOINT_ALARMS = {"RenderEndpointErrorsAlarm", "RenderEndpointLatencyAlarm"}
+SCALES_TO_ZERO = {"Backend": "sagemaker", "SageMakerMinCopies": "0", "SageMakerMaxCopies": "2"}
+
+
+@pytest.mark.parametrize(
+    ("parameters", "left_out"),
+    [
+        ({"Backend": "segmind"}, {*ENDPOINT_ALARMS, "RenderEndpointWakeAlarm"}),
+        ({"Backend": "sagemaker"}, {"RenderEndpointWakeAlarm"}),
+        (SCALES_TO_ZERO, set()),
+    ],
+    ids=["segmind", "sagemaker", "sagemaker-to-zero"],
+)
 def test_the_alarms_are_created_from_the_templates_definitions(
-    cloudwatch: Any, translated: dict[str, Any], backend: str
+    cloudwatch: Any, translated: dict[str, Any], parameters: dict[str, str], left_out: set[str]
 ) -> None:
-    made = create_alarms(LOCAL_DEPLOYMENT, parameters={"Backend": backend})
+    made = create_alarms(LOCAL_DEPLOYMENT, parameters=parameters)
     described = {
         alarm["AlarmName"]: alarm for alarm in cloudwatch.describe_alarms()["MetricAlarms"]
     }
-    expected = set(alarms(translated)) - (
-        set()
-        if backend == "sagemaker"
-        else {"RenderEndpointErrorsAlarm", "RenderEndpointLatencyAlarm"}
-    )
+    expected = set(alarms(translated)) - left_out
     assert set(made) == expected
     assert set(described) == {made[name] for name in expected}
     stale = described[made["StaleJobsAlarm"]]
@@ -216,3 +257,7 @@ def test_the_alarms_are_created_from_the_templates_definitions(
     assert stale["Dimensions"] == [{"Name": "QueueName", "Value": LOCAL_DEPLOYMENT.job_queue}]
     upstream = described[made["UpstreamAccountAlarm"]]
     assert {q["Id"] for q in upstream["Metrics"]} == {"total", "render", "worker"}
+    if "RenderEndpointWakeAlarm" in made:  # the component's name, taken from its ARN
+        wake = described[made["RenderEndpointWakeAlarm"]]
+        assert wake["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "vegart-local"}]
+        assert wake["AlarmActions"][0].endswith(":policyName/vegart-local-render-wake")

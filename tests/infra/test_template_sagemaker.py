@@ -34,12 +34,16 @@ SAGEMAKER_RESOURCES = {
     "RenderModel": "AWS::SageMaker::Model",
     "RenderEndpointConfig": "AWS::SageMaker::EndpointConfig",
     "RenderEndpoint": "AWS::SageMaker::Endpoint",
+    "RenderComponent": "AWS::SageMaker::InferenceComponent",
     # Its alarms (tests/infra/test_template_alarms.py).
     "RenderEndpointErrorsAlarm": "AWS::CloudWatch::Alarm",
     "RenderEndpointLatencyAlarm": "AWS::CloudWatch::Alarm",
 }
-SAGEMAKER_OUTPUTS = {"RenderEndpointName", "RenderEndpointLogGroupName"}
+SAGEMAKER_OUTPUTS = {"RenderEndpointName", "RenderComponentName", "RenderEndpointLogGroupName"}
 ENDPOINT_ARN = {"Ref": "RenderEndpoint"}
+#: Ref of an AWS::SageMaker::InferenceComponent is its ARN too; its name is the ARN's last part.
+COMPONENT_ARN = {"Ref": "RenderComponent"}
+COMPONENT_NAME = {"Fn::Select": [1, {"Fn::Split": ["/", COMPONENT_ARN]}]}
 #: Actions that support no resource-level permission: "*" is the only resource they accept
 #: (Service Authorization Reference).
 ACTIONS_WITHOUT_RESOURCES = {
@@ -207,6 +211,7 @@ def test_segmind_backend_has_no_sagemaker_grant(with_segmind: dict[str, Any]) ->
 def test_segmind_backend_names_no_endpoint(with_segmind: dict[str, Any]) -> None:
     variables = render_variables(with_segmind)
     assert variables["SAGEMAKER_ENDPOINT_NAME"] == ""
+    assert variables["SAGEMAKER_INFERENCE_COMPONENT"] == ""
     assert variables["VEGART_BACKEND"] == {"Ref": "Backend"}
 
 
@@ -249,21 +254,52 @@ def test_model_server_settings(with_sagemaker: dict[str, Any]) -> None:
     assert 0 < int(environment["SAGEMAKER_MODEL_SERVER_TIMEOUT"]) <= 60
 
 
-def test_endpoint_config_follows_the_parameters(with_sagemaker: dict[str, Any]) -> None:
-    (variant,) = with_sagemaker["Resources"]["RenderEndpointConfig"]["Properties"][
-        "ProductionVariants"
-    ]
-    assert variant["ModelName"] == {"Fn::GetAtt": ["RenderModel", "ModelName"]}
+def test_endpoint_config_is_for_inference_components(with_sagemaker: dict[str, Any]) -> None:
+    config = with_sagemaker["Resources"]["RenderEndpointConfig"]["Properties"]
+    # An endpoint of inference components takes its role on the config, and no model.
+    assert config["ExecutionRoleArn"] == {"Fn::GetAtt": ["RenderModelRole", "Arn"]}
+    (variant,) = config["ProductionVariants"]
+    assert "ModelName" not in variant
     assert variant["VariantName"] == "AllTraffic"
     assert variant["InstanceType"] == {"Ref": "SageMakerInstanceType"}
-    assert variant["InitialInstanceCount"] == {"Ref": "SageMakerInstanceCount"}
-    assert variant["InitialVariantWeight"] == 1
-    # A first start downloads ~3 GB, installs requirements, loads and warms the pipeline.
-    # SageMaker accepts 60 to 3600 s for both.
-    assert 600 <= variant["ContainerStartupHealthCheckTimeoutInSeconds"] <= 3600
-    assert 600 <= variant["ModelDataDownloadTimeoutInSeconds"] <= 3600
+    assert variant["InitialInstanceCount"] == 1
+    # Instances follow the copies, down to none: what lets the endpoint scale to zero.
+    assert variant["ManagedInstanceScaling"] == {
+        "Status": "ENABLED",
+        "MinInstanceCount": 0,
+        "MaxInstanceCount": {"Ref": "SageMakerMaxCopies"},
+    }
+    assert variant["RoutingConfig"] == {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
     # Real-time, provisioned instances: not serverless.
     assert "ServerlessConfig" not in variant
+
+
+def test_the_component_is_the_model_one_gpu_a_copy(
+    with_sagemaker: dict[str, Any], sam_template: dict[str, Any], sagemaker_translated: dict
+) -> None:
+    component = with_sagemaker["Resources"]["RenderComponent"]["Properties"]
+    assert component["EndpointName"] == {"Fn::GetAtt": ["RenderEndpoint", "EndpointName"]}
+    assert component["VariantName"] == "AllTraffic"
+    specification = component["Specification"]
+    assert specification["ModelName"] == {"Fn::GetAtt": ["RenderModel", "ModelName"]}
+    # One GPU a copy: each copy's container sees only its own, so a multi-GPU instance
+    # serves a copy per GPU instead of every worker on GPU 0.
+    requirements = specification["ComputeResourceRequirements"]
+    assert requirements["NumberOfAcceleratorDevicesRequired"] == 1
+    # The smallest offered type (ml.g5.xlarge) has 16 GiB of host memory.
+    assert 4096 <= requirements["MinMemoryRequiredInMb"] <= 12288
+    # A first start downloads ~3 GB, installs requirements, loads and warms the pipeline.
+    # SageMaker accepts 60 to 3600 s for both.
+    startup = specification["StartupParameters"]
+    assert 600 <= startup["ContainerStartupHealthCheckTimeoutInSeconds"] <= 3600
+    assert 600 <= startup["ModelDataDownloadTimeoutInSeconds"] <= 3600
+    assert component["RuntimeConfig"]["CopyCount"] == {"Ref": "SageMakerMinCopies"}
+    # It starts with one copy when it may scale to zero: a deployment proves the model serves.
+    to_zero = {**SAGEMAKER, "SageMakerMinCopies": "0", "SageMakerMaxCopies": "2"}
+    deployed = as_deployed(sagemaker_translated, sam_template, to_zero)
+    assert deployed["Resources"]["RenderComponent"]["Properties"]["RuntimeConfig"] == {
+        "CopyCount": 1
+    }
 
 
 def test_endpoint_uses_the_config(with_sagemaker: dict[str, Any]) -> None:
@@ -280,8 +316,14 @@ def test_endpoint_name_is_valid_and_matches_its_log_group(with_sagemaker: dict[s
     # Whatever the stack's name: it is not part of the endpoint's (at most 63 characters).
     assert re.fullmatch(ENDPOINT_NAME_PATTERN, name), name
     assert name == "vegart-render-5f0e7c30-1b2a-11f0-9c4d-0a1b2c3d4e5f"
+    component = evaluate(
+        resources["RenderComponent"]["Properties"]["InferenceComponentName"], values
+    )
+    assert component == name
     log_group = resources["RenderEndpointLogGroup"]["Properties"]
-    assert evaluate(log_group["LogGroupName"], values) == f"/aws/sagemaker/Endpoints/{name}"
+    assert (
+        evaluate(log_group["LogGroupName"], values) == f"/aws/sagemaker/InferenceComponents/{name}"
+    )
     assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     assert resources["RenderEndpointLogGroup"]["DeletionPolicy"] == "Delete"
 
@@ -294,6 +336,7 @@ def test_render_function_names_the_endpoint(with_sagemaker: dict[str, Any]) -> N
     assert variables["SAGEMAKER_ENDPOINT_NAME"] == {
         "Fn::GetAtt": ["RenderEndpoint", "EndpointName"]
     }
+    assert variables["SAGEMAKER_INFERENCE_COMPONENT"] == COMPONENT_NAME
     assert variables["VEGART_BACKEND"] == {"Ref": "Backend"}
 
 
@@ -304,8 +347,11 @@ def test_render_role_may_only_invoke_this_endpoint(with_sagemaker: dict[str, Any
         for action, resource in role_grants(with_sagemaker, role)
         if action.startswith("sagemaker:")
     }
-    # Ref of an AWS::SageMaker::Endpoint is its ARN.
-    assert sagemaker_grants == {grant("sagemaker:InvokeEndpoint", ENDPOINT_ARN)}
+    # Ref of an AWS::SageMaker::Endpoint is its ARN; a call names the endpoint and component.
+    assert sagemaker_grants == {
+        grant("sagemaker:InvokeEndpoint", ENDPOINT_ARN),
+        grant("sagemaker:InvokeEndpoint", COMPONENT_ARN),
+    }
     (statement,) = [
         s
         for role, s in all_statements(with_sagemaker)
@@ -421,7 +467,7 @@ def test_model_role_writes_the_endpoints_logs_only(with_sagemaker: dict[str, Any
         if any(action.startswith("logs:") for action in as_list(s["Action"]))
     ]
     values = parameter_values(**SAGEMAKER)
-    group = "/aws/sagemaker/Endpoints/vegart-render-5f0e7c30-1b2a-11f0-9c4d-0a1b2c3d4e5f"
+    group = "/aws/sagemaker/InferenceComponents/vegart-render-5f0e7c30-1b2a-11f0-9c4d-0a1b2c3d4e5f"
     resources = []
     for resource in as_list(statement["Resource"]):
         if resource == {"Fn::GetAtt": ["RenderEndpointLogGroup", "Arn"]}:
@@ -443,7 +489,12 @@ def test_metrics_only_in_sagemakers_namespace(with_sagemaker: dict[str, Any]) ->
     ]
     assert as_list(statement["Action"]) == ["cloudwatch:PutMetricData"]
     assert statement["Condition"] == {
-        "StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}
+        "StringEquals": {
+            "cloudwatch:namespace": [
+                "/aws/sagemaker/Endpoints",
+                "/aws/sagemaker/InferenceComponents",
+            ]
+        }
     }
 
 
@@ -527,10 +578,10 @@ def test_instance_type_and_count(sam_template: dict[str, Any]) -> None:
     for value in allowed:
         # GPU instances only.
         assert re.fullmatch(r"ml\.(g5|g6|g6e|p4d|p5)\.\d*x?large", value), value
-    count = sam_template["Parameters"]["SageMakerInstanceCount"]
+    count = sam_template["Parameters"]["SageMakerMinCopies"]
     assert count["Type"] == "Number"
     assert count["Default"] == 1
-    assert count["MinValue"] == 1
+    assert count["MinValue"] == 0  # an endpoint of inference components can scale to zero
 
 
 @pytest.mark.parametrize(
@@ -568,9 +619,9 @@ def test_sagemaker_parameters_have_their_own_console_group(sam_template: dict[st
         "SageMakerModelDataUrl",
         "SageMakerImageUri",
         "SageMakerInstanceType",
-        "SageMakerInstanceCount",
-        "SageMakerMaxInstanceCount",
-        "SageMakerInvocationsPerInstance",
+        "SageMakerMinCopies",
+        "SageMakerMaxCopies",
+        "SageMakerInvocationsPerCopy",
     }
 
 

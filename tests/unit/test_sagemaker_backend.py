@@ -31,11 +31,23 @@ from moto.sagemakerruntime.models import sagemakerruntime_backends
 from devkit.context import still_context
 from devkit.events import api_event, header, response_json
 from devkit.functions import ROOT, load_function
+from devkit.sagemaker_endpoint import NO_CAPACITY_MESSAGE
 from mock_server import render_jpeg
-from vegart.backends.sagemaker import BAD_REQUEST_PREFIX, SageMakerBackend
+from vegart.backends.sagemaker import (
+    BAD_REQUEST_PREFIX,
+    NO_CAPACITY_RETRY_AFTER_SECONDS,
+    SageMakerBackend,
+)
 from vegart.cache_key import RenderSpec, cache_key
 from vegart.deadline import Deadline
-from vegart.errors import BadGateway, BadRequest, GatewayTimeout, RateLimited
+from vegart.errors import (
+    BadGateway,
+    BadRequest,
+    GatewayTimeout,
+    NoCapacity,
+    RateLimited,
+    error_for_status,
+)
 from vegart.retry import RetryPolicy
 
 ENDPOINT = "vegart-render"
@@ -175,6 +187,53 @@ def test_a_deployment_fault_is_502_at_once(client: tuple[Any, Stubber]) -> None:
     fail(stubber, "ValidationError", 400)  # e.g. no such endpoint: no retry can fix it
     with pytest.raises(BadGateway):
         render(sagemaker)
+
+
+def test_zero_copies_is_a_429_at_once_and_no_account_alarm(client: tuple[Any, Stubber]) -> None:
+    from vegart.observability import metrics
+
+    sagemaker, stubber = client
+    metrics.clear_metrics()
+    stubber.add_client_error(
+        "invoke_endpoint",
+        service_error_code="ValidationError",
+        http_status_code=400,
+        service_message=NO_CAPACITY_MESSAGE,
+    )
+    with pytest.raises(NoCapacity) as raised:
+        render(sagemaker)  # one answer queued: a retry would find the Stubber empty
+    assert raised.value.status == 429
+    assert raised.value.headers == {"Retry-After": str(NO_CAPACITY_RETRY_AFTER_SECONDS)}
+    assert "BackendNoCapacity" in metrics.metric_set
+    assert "UpstreamAccountErrors" not in metrics.metric_set
+    metrics.clear_metrics()
+
+
+def test_the_call_names_the_inference_component(client: tuple[Any, Stubber]) -> None:
+    sagemaker, stubber = client
+    stubber.add_response(
+        "invoke_endpoint",
+        {"Body": StreamingBody(io.BytesIO(IMAGE), len(IMAGE)), "ContentType": "image/jpeg"},
+        {
+            "EndpointName": ENDPOINT,
+            "InferenceComponentName": "vegart-render-component",
+            "Body": json.dumps(EXPECTED_BODY).encode(),
+            "ContentType": "application/json",
+            "Accept": "image/jpeg",
+        },
+    )
+    named = SageMakerBackend(
+        ENDPOINT, lambda _: sagemaker, component="vegart-render-component", policy=FAST
+    )
+    assert named.render(SPEC, Deadline.after(20.0)) == IMAGE
+
+
+def test_a_watcher_of_a_render_refused_for_capacity_gets_the_same_error() -> None:
+    # What the render lease hands the requests that coalesced on the refused render.
+    error = error_for_status(429, NoCapacity.default_message, retry_after=60)
+    assert isinstance(error, NoCapacity)
+    assert error.headers == {"Retry-After": "60"}
+    assert type(error_for_status(429, "slow down", retry_after=3)) is RateLimited
 
 
 class ScriptedClient:

@@ -48,6 +48,9 @@ class Settings:
     #: Where boto3 finds AWS: empty on AWS; ``sam local`` points it at the local stack's moto.
     aws_endpoint_url: str = ""
     sagemaker_endpoint: str = ""
+    #: The inference component on that endpoint whose copies render (empty: the endpoint's
+    #: own model, as an endpoint without components serves).
+    sagemaker_component: str = ""
     request_deadline_seconds: float = 25.0
     allowed_origins: tuple[str, ...] = ("*",)
     secret_cache_seconds: int = 300
@@ -95,6 +98,9 @@ class Settings:
             output_url_seconds=output_url,
             aws_endpoint_url=env.get("VEGART_AWS_ENDPOINT_URL", default.aws_endpoint_url).strip(),
             sagemaker_endpoint=env.get("SAGEMAKER_ENDPOINT_NAME", default.sagemaker_endpoint),
+            sagemaker_component=env.get(
+                "SAGEMAKER_INFERENCE_COMPONENT", default.sagemaker_component
+            ).strip(),
             request_deadline_seconds=deadline,
             allowed_origins=origins or ("*",),
             secret_cache_seconds=int(

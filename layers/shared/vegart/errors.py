@@ -62,6 +62,21 @@ class RateLimited(ContractError):
         super().__init__(message, headers={"Retry-After": str(self.retry_after)})
 
 
+class NoCapacity(RateLimited):
+    """429: the render backend has nothing running to render with, and is starting it.
+
+    A GPU endpoint scaled to zero answers so until a copy of the model is up, which takes
+    minutes: longer than any request may wait. A v1 request is answered at once, with a
+    ``Retry-After`` of about the time a copy needs (a rate limit, in the contract's words:
+    "come back later", and nothing charged); a v2 job waits in its queue instead.
+    """
+
+    default_message = (
+        "The render backend is starting after an idle period; retry after the time in "
+        "Retry-After, or submit the render to the v2 API, which waits for it"
+    )
+
+
 class InternalError(ContractError):
     status = 500
     default_message = "Internal server error"
@@ -105,8 +120,11 @@ _BY_STATUS: dict[int, type[ContractError]] = {
 def error_for_status(status: int, message: str, *, retry_after: int | None = None) -> ContractError:
     """The contract's error for ``status``: how one request answers another's failure.
 
-    A status outside the contract's table is the backend failing (502).
+    A status outside the contract's table is the backend failing (502). A 429 with
+    :class:`NoCapacity`'s message is that error again, so that a job watching another
+    request's render waits for the GPU as that request's own job would.
     """
     if status == RateLimited.status:
-        return RateLimited(message or None, retry_after=retry_after or 1)
+        kind = NoCapacity if message == NoCapacity.default_message else RateLimited
+        return kind(message or None, retry_after=retry_after or 1)
     return _BY_STATUS.get(status, BadGateway)(message or None)

@@ -12,7 +12,11 @@ nothing a second time:
 - a contract error (the backend's 502, a timeout, a refused prompt) ends the job ``FAILED``,
   refunded; anything unexpected releases the claim and hands the message back, so that a
   later delivery tries again, and the last one ends in the dead-letter queue, whose handler
-  (:meth:`JobWorker.give_up`) fails the job.
+  (:meth:`JobWorker.give_up`) fails the job;
+- a GPU endpoint at zero copies (:class:`NoCapacity`) is no failure: one is starting. The job
+  is released and a fresh reminder sent for :data:`CAPACITY_POLL_SECONDS` later, and this
+  delivery acknowledged, so that waiting (minutes) spends none of the message's deliveries.
+  ``JobTimeoutSeconds`` after submit the job is given up as any other.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import time
 from collections.abc import Callable
 
 from .deadline import Deadline
-from .errors import ContractError
+from .errors import ContractError, InternalError, NoCapacity
 from .jobs import Job, JobStore
 from .observability import logger, metrics
 from .queues import Message, MessageQueue, RetryLater, request_id_of
@@ -34,6 +38,10 @@ from .webhook_outbox import WebhookOutbox
 ORPHAN_GRACE_SECONDS = 60
 #: Re-reads of a job not written yet, within the same delivery, before handing it back.
 _FIRST_LOOKS = (0.05, 0.1, 0.2, 0.4, 0.8)
+#: How soon a job that found no GPU copy running looks again: at most this long is added to a
+#: wait of minutes for the copy, and each look costs one short invocation and one refused call
+#: (which also keeps the endpoint's wake alarm firing).
+CAPACITY_POLL_SECONDS = 15
 #: What a person reads on a job that no worker could finish.
 UNPROCESSABLE = "The render could not be completed; please submit it again"
 
@@ -116,6 +124,9 @@ class JobWorker:
     def _render(self, job: Job, deadline: Deadline) -> str:
         try:
             result = self.service.render(job.spec, deadline, job.request_id)
+        except NoCapacity:
+            self.store.release(job)
+            return self._wait_for_capacity(job)
         except ContractError as error:
             if self.store.fail(job, error.message, error.status):
                 metrics.add_metric(name="JobsFailed", unit="Count", value=1)
@@ -134,6 +145,17 @@ class JobWorker:
         if not completed:
             return "superseded"
         return "completed (cache hit)" if result.cache_hit else "completed"
+
+    def _wait_for_capacity(self, job: Job) -> str:
+        """Look at the job again once a GPU copy may be up, by a new message: this delivery
+        is acknowledged, so that the wait counts against no delivery limit. If the reminder
+        cannot be sent, this message is kept instead and comes back as soon."""
+        try:
+            self.queue.send(job.request_id, delay_seconds=CAPACITY_POLL_SECONDS)
+        except InternalError:
+            raise RetryLater("no GPU copy is running", seconds=CAPACITY_POLL_SECONDS) from None
+        metrics.add_metric(name="JobsWaitingForCapacity", unit="Count", value=1)
+        return "waiting for a GPU copy"
 
 
 class DeadLetters:

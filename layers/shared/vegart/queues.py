@@ -48,11 +48,15 @@ class MessageQueue:
         self.error_metric = error_metric
         self._client = client
 
-    def send(self, request_id: str) -> None:
-        """Remind the queue's consumer of a job; :class:`InternalError` (500) if SQS cannot be
-        reached."""
+    def send(self, request_id: str, *, delay_seconds: int = 0) -> None:
+        """Remind the queue's consumer of a job, ``delay_seconds`` from now (at most SQS's
+        900); :class:`InternalError` (500) if SQS cannot be reached."""
         try:
-            self._client().send_message(QueueUrl=self.url, MessageBody=message_for(request_id))
+            self._client().send_message(
+                QueueUrl=self.url,
+                MessageBody=message_for(request_id),
+                DelaySeconds=delay_seconds,
+            )
         except (ClientError, BotoCoreError) as exc:
             logger.error(
                 "Queue unavailable", extra={"queue": self.purpose, "error": type(exc).__name__}

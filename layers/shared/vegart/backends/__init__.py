@@ -27,6 +27,7 @@ def make_backend(settings: Settings, clients: AwsClients) -> Backend:
         return SageMakerBackend(
             settings.sagemaker_endpoint,
             clients.sagemaker_runtime,
+            component=settings.sagemaker_component,
         )
     raise _unknown(settings)
 

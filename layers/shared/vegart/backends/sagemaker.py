@@ -12,6 +12,10 @@ sorts what comes back into the contract's backend table (docs/contract.md, "Back
 - ``ServiceUnavailable``, ``InternalFailure``, ``InternalDependencyException``, a refused or
   reset connection: retried, then 502;
 - no answer before the deadline: 504;
+- ``ValidationError`` saying the inference component "has no capacity": the endpoint has
+  scaled to zero copies and one is starting (SageMakerMinCopies 0). That takes minutes, far
+  past any request's deadline, so there is no retry: :class:`NoCapacity` (429, with a
+  ``Retry-After``) at once, counted in ``BackendNoCapacity``; a v2 job waits instead;
 - anything else (``ValidationError``: no such endpoint, a role that may not invoke it) is the
   deployment's fault: 502, with an alarm-worthy log line and metric.
 
@@ -26,7 +30,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -41,15 +45,23 @@ from ..aws import error_code
 from ..cache_key import RenderSpec
 from ..contract import MODEL_SLUG
 from ..deadline import Deadline
-from ..errors import BadGateway, BadRequest, DeadlineExceeded, RateLimited
+from ..errors import BadGateway, BadRequest, DeadlineExceeded, NoCapacity, RateLimited
 from ..observability import logger, metrics
 from ..retry import RetryPolicy, Transient, with_retries
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker_runtime.type_defs import InvokeEndpointInputTypeDef
 
 _MESSAGE_LIMIT = 300
 #: How the model server marks an input it refuses (sagemaker/code/render_request.py).
 BAD_REQUEST_PREFIX = "bad_request:"
 _RATE_LIMITED = {"ModelNotReadyException", "ThrottlingException", "TooManyRequestsException"}
 _UNAVAILABLE = {"ServiceUnavailable", "InternalFailure", "InternalDependencyException"}
+#: What InvokeEndpoint's ValidationError says while a component has no copy to serve.
+_NO_CAPACITY = "has no capacity"
+#: The Retry-After of a render refused at zero copies. A copy takes several minutes to start;
+#: a minute apart finds it soon after it is up without a client hammering meanwhile.
+NO_CAPACITY_RETRY_AFTER_SECONDS = 60
 
 
 def _refusal(error: ClientError) -> str | None:
@@ -70,7 +82,8 @@ def _refusal(error: ClientError) -> str | None:
 
 
 class SageMakerBackend:
-    """Renders through ``InvokeEndpoint`` on the deployment's endpoint."""
+    """Renders through ``InvokeEndpoint`` on the deployment's endpoint (and, when it names
+    one, on its inference component)."""
 
     name = "sagemaker"
     model = MODEL_SLUG
@@ -83,9 +96,11 @@ class SageMakerBackend:
         policy: RetryPolicy | None = None,
         rng: random.Random | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        component: str = "",
     ) -> None:
         """``client(read_timeout)`` gives a sagemaker-runtime client with that read timeout."""
         self.endpoint = endpoint
+        self.component = component
         self._client = client
         self._policy = policy or RetryPolicy()
         self._rng = rng or random.Random()  # noqa: S311  # nosec B311 # jitter, not cryptography
@@ -116,12 +131,15 @@ class SageMakerBackend:
         # Whole seconds, so that a warm function keeps a handful of clients, not one a call.
         client = self._client(float(math.floor(remaining)))
         try:
-            answer = client.invoke_endpoint(
-                EndpointName=self.endpoint,
-                Body=body,
-                ContentType="application/json",
-                Accept="image/jpeg",
-            )
+            request: InvokeEndpointInputTypeDef = {
+                "EndpointName": self.endpoint,
+                "Body": body,
+                "ContentType": "application/json",
+                "Accept": "image/jpeg",
+            }
+            if self.component:
+                request["InferenceComponentName"] = self.component
+            answer = client.invoke_endpoint(**request)
             return bytes(answer["Body"].read())
         except ReadTimeoutError:  # the client's read timeout is the deadline
             raise DeadlineExceeded from None
@@ -146,6 +164,10 @@ class SageMakerBackend:
             return Transient(RateLimited())
         if code in _UNAVAILABLE:
             return Transient(BadGateway())
+        if code == "ValidationError" and _NO_CAPACITY in str(error).lower():
+            logger.info("The render endpoint has no copy running; one is starting")
+            metrics.add_metric(name="BackendNoCapacity", unit="Count", value=1)
+            return NoCapacity(retry_after=NO_CAPACITY_RETRY_AFTER_SECONDS)
         logger.error("SageMaker refused the gateway's call", extra={"code": code})
         metrics.add_metric(name="UpstreamAccountErrors", unit="Count", value=1)
         return BadGateway()
