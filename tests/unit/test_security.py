@@ -288,6 +288,7 @@ OWN_RESOURCES = {
         "RenderLeasesTable",
         "SegmindApiKeySecret",
         "RenderEndpoint",
+        "RenderComponent",
     },
     "AuthorizerFunctionRole": {"AuthorizerLogGroup", "KeysTable"},
     "RenderModelRole": {"RenderEndpointLogGroup"},
@@ -310,6 +311,7 @@ OWN_RESOURCES = {
         "RenderLeasesTable",
         "SegmindApiKeySecret",
         "RenderEndpoint",
+        "RenderComponent",
     },
     "JobDeadLetterFunctionRole": {
         "JobDeadLetterLogGroup",
@@ -398,11 +400,11 @@ def test_each_role_names_only_its_own_resources(
     for renderer in ("RenderFunctionRole", "JobWorkerFunctionRole"):
         render_names = named_resources(roles[renderer]["Properties"], resources)
         if deployment.startswith("segmind"):
-            assert "RenderEndpoint" not in render_names
+            assert not {"RenderEndpoint", "RenderComponent"} & render_names
             assert "SegmindApiKeySecret" in render_names
         else:
             assert "SegmindApiKeySecret" not in render_names
-            assert "RenderEndpoint" in render_names
+            assert {"RenderEndpoint", "RenderComponent"} <= render_names
 
 
 @pytest.mark.parametrize("deployment", sorted(DEPLOYMENTS))
