@@ -289,6 +289,8 @@ class LocalStack:
             parameters=parameters,
         )
         local_names["SegmindApiKeySecret"] = LOCAL_DEPLOYMENT.secret_id
+        # The component's !Ref: its ARN, whose last part the functions are given as its name
+        # (as deployed, a call names it; the local model server ignores it).
         local_names["RenderComponent"] = LOCAL_COMPONENT_ARN
         model = load(local_names, parameters)
         self.api_id, plan_id = self._create_api(model.stage, model.parameters)
@@ -303,8 +305,6 @@ class LocalStack:
             # The endpoint is the local model server; boto3 reaches it by the runtime API's
             # own endpoint variable, so the backend's code is the deployed one.
             environment["SAGEMAKER_ENDPOINT_NAME"] = LOCAL_ENDPOINT
-            # As deployed, the call names the endpoint's component (the model server ignores it).
-            environment["SAGEMAKER_INFERENCE_COMPONENT"] = LOCAL_ENDPOINT
             environment["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = self.options.sagemaker_url
         self._set_env(environment)
         self._create_demo_key()

@@ -15,11 +15,17 @@ import responses
 from devkit.api_model import load
 from devkit.context import still_context
 from devkit.event_source import SqsEventSource
-from devkit.events import api_event, response_body, response_json
+from devkit.events import CLIENT_KEY_ID, api_event, response_body, response_json
 from devkit.functions import load_function
 from mock_server import render_jpeg
+from vegart.keys import KeyStore
 
 URL = "https://api.segmind.test/v1/segmind-vega-rt-v1"
+
+
+def credits(keys: KeyStore, key_id: str = CLIENT_KEY_ID) -> int:
+    """A key's balance now (the test client's unless told)."""
+    return keys.require(key_id).credits
 
 
 @pytest.fixture

@@ -13,22 +13,16 @@ import responses
 
 from devkit.context import still_context
 from devkit.event_source import sqs_record
-from devkit.events import CLIENT_KEY_ID, api_event, response_json
+from devkit.events import api_event, response_json
 from mock_server import render_jpeg
 from tests.conftest import CLIENT_CREDITS
 from vegart import job_worker
 from vegart.jobs import new_request_id
 from vegart.keys import KeyStore
 
-from .conftest import URL, Jobs
+from .conftest import URL, Jobs, credits
 
 FOX = {"prompt": "a fox in the snow", "seed": 7}
-
-
-def credits(keys: KeyStore) -> int:
-    record = keys.get(CLIENT_KEY_ID)
-    assert record is not None
-    return record.credits
 
 
 def renders(segmind: responses.RequestsMock) -> int:

@@ -31,6 +31,8 @@ from vegart.jobs import (
 )
 from vegart.keys import DISABLED, KeyStore
 
+from .conftest import credits
+
 SPEC = RenderSpec("segmind", "segmind-vega-rt-v1", "a fox in the snow", 7, 4, 1024, 1024)
 
 
@@ -65,12 +67,6 @@ def new_job(clock: Clock, key_id: str = CLIENT_KEY_ID) -> Job:
         updated_at=clock.now,
         give_up_at=clock.now + 900,
     )
-
-
-def credits(keys: KeyStore) -> int:
-    record = keys.get(CLIENT_KEY_ID)
-    assert record is not None
-    return record.credits
 
 
 def job_count(aws: dict[str, Any]) -> int:

@@ -19,16 +19,10 @@ from tests.conftest import CLIENT_CREDITS
 from vegart.jobs import RECORD_RETENTION_SECONDS
 from vegart.keys import DISABLED, KeyStore
 
-from .conftest import Jobs
+from .conftest import Jobs, credits
 
 BASE = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/Prod"
 OTHER_KEY = "vg_another-clients-key-0000000000"
-
-
-def credits(keys: KeyStore, key_id: str = CLIENT_KEY_ID) -> int:
-    record = keys.get(key_id)
-    assert record is not None
-    return record.credits
 
 
 def items(aws: dict[str, Any]) -> list[dict[str, Any]]:

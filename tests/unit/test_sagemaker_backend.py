@@ -46,8 +46,8 @@ from vegart.errors import (
     GatewayTimeout,
     NoCapacity,
     RateLimited,
-    error_for_status,
 )
+from vegart.leases import RenderLeases
 from vegart.retry import RetryPolicy
 
 ENDPOINT = "vegart-render"
@@ -228,12 +228,20 @@ def test_the_call_names_the_inference_component(client: tuple[Any, Stubber]) -> 
     assert named.render(SPEC, Deadline.after(20.0)) == IMAGE
 
 
-def test_a_watcher_of_a_render_refused_for_capacity_gets_the_same_error() -> None:
+def test_a_watcher_of_a_render_refused_for_capacity_gets_the_same_error(
+    aws: dict[str, Any],
+) -> None:
     # What the render lease hands the requests that coalesced on the refused render.
-    error = error_for_status(429, NoCapacity.default_message, retry_after=60)
-    assert isinstance(error, NoCapacity)
-    assert error.headers == {"Retry-After": "60"}
-    assert type(error_for_status(429, "slow down", retry_after=3)) is RateLimited
+    leases = RenderLeases(aws["leases_table"], lambda: boto3.client("dynamodb"))
+    for refusal, kind in ((NoCapacity(retry_after=60), NoCapacity), (RateLimited(), RateLimited)):
+        claim = leases.acquire(f"render-{kind.__name__}", 30)
+        assert claim.token is not None
+        leases.fail(f"render-{kind.__name__}", claim.token, refusal)
+        lease = leases.read(f"render-{kind.__name__}")
+        assert lease is not None and lease.failure is not None
+        error = lease.failure.error()
+        assert type(error) is kind
+        assert (error.message, error.headers) == (refusal.message, refusal.headers)
 
 
 class ScriptedClient:

@@ -26,7 +26,7 @@ from vegart.backends.sagemaker import NO_CAPACITY_RETRY_AFTER_SECONDS
 from vegart.errors import NoCapacity
 from vegart.keys import KeyStore
 
-from .conftest import Jobs
+from .conftest import Jobs, credits
 
 ENDPOINT = "vegart-render-local"
 COMPONENT = "vegart-render-local"
@@ -46,10 +46,6 @@ def endpoint(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[S
         yield stand_in
 
 
-def credits(keys: KeyStore, aws: dict[str, Any]) -> int:
-    return keys.require(aws["client_key_id"]).credits
-
-
 def test_v1_at_zero_copies_is_a_429_at_once_that_costs_nothing(
     endpoint: SageMakerEndpoint, aws: dict[str, Any], keys: KeyStore, s3: Any
 ) -> None:
@@ -59,7 +55,7 @@ def test_v1_at_zero_copies_is_a_429_at_once_that_costs_nothing(
     assert header(answer, "Retry-After") == str(NO_CAPACITY_RETRY_AFTER_SECONDS)
     assert response_json(answer) == {"error": NoCapacity.default_message}
     assert header(answer, "x-remaining-credits") is None
-    assert credits(keys, aws) == CLIENT_CREDITS
+    assert credits(keys) == CLIENT_CREDITS
     assert s3.list_objects_v2(Bucket=aws["bucket"]).get("KeyCount") == 0
     # One call, naming the component, and no retry: a copy takes minutes, not seconds.
     assert [(call.component, call.status) for call in endpoint.invocations] == [(COMPONENT, 400)]
@@ -76,7 +72,7 @@ def test_v1_renders_once_a_copy_is_up(
     assert answer["statusCode"] == 200, response_body(answer)
     assert header(answer, "x-cache") == "MISS"
     assert response_body(answer) == render_jpeg(FOX["prompt"], FOX["seed"], 4)
-    assert credits(keys, aws) == CLIENT_CREDITS - 1
+    assert credits(keys) == CLIENT_CREDITS - 1
 
 
 def test_a_job_waits_for_a_copy_without_using_up_its_deliveries_then_completes(
@@ -95,12 +91,12 @@ def test_a_job_waits_for_a_copy_without_using_up_its_deliveries_then_completes(
         assert status in ("QUEUED", "PROCESSING"), status
         assert jobs.waiting() == 1  # one reminder, not one per look
     assert jobs.waiting("job_dead_letter_queue_url") == 0
-    assert credits(keys, aws) == CLIENT_CREDITS - 1  # held since submit, not spent
+    assert credits(keys) == CLIENT_CREDITS - 1  # held since submit, not spent
     endpoint.scale_to(1)
     assert jobs.work() == 1
     result = response_json(jobs.result(request_id))
     assert (result["status"], result["cache"]) == ("COMPLETED", "MISS")
-    assert credits(keys, aws) == CLIENT_CREDITS - 1
+    assert credits(keys) == CLIENT_CREDITS - 1
     assert jobs.waiting() == 0
 
 
@@ -125,7 +121,7 @@ def test_a_job_that_waits_past_its_bound_is_given_up_and_refunded(
     answer = jobs.status(request_id)
     assert answer["statusCode"] == 422
     assert response_json(answer)["status"] == "FAILED"
-    assert credits(keys, aws) == CLIENT_CREDITS
+    assert credits(keys) == CLIENT_CREDITS
     assert jobs.waiting() == 0
 
 

@@ -117,14 +117,22 @@ _BY_STATUS: dict[int, type[ContractError]] = {
 }
 
 
-def error_for_status(status: int, message: str, *, retry_after: int | None = None) -> ContractError:
+#: The 429s by name: what a render lease records of one, so that its watchers answer the same.
+_RATE_LIMITS: dict[str, type[RateLimited]] = {
+    kind.__name__: kind for kind in (RateLimited, NoCapacity)
+}
+
+
+def error_for_status(
+    status: int, message: str, *, retry_after: int | None = None, kind: str = ""
+) -> ContractError:
     """The contract's error for ``status``: how one request answers another's failure.
 
-    A status outside the contract's table is the backend failing (502). A 429 with
-    :class:`NoCapacity`'s message is that error again, so that a job watching another
-    request's render waits for the GPU as that request's own job would.
+    A status outside the contract's table is the backend failing (502). ``kind`` is the class
+    name of the original error: a watcher of a render refused for want of a GPU copy gets
+    :class:`NoCapacity` too, so that a job among them waits for the copy as its own would.
     """
     if status == RateLimited.status:
-        kind = NoCapacity if message == NoCapacity.default_message else RateLimited
-        return kind(message or None, retry_after=retry_after or 1)
+        limited = _RATE_LIMITS.get(kind, RateLimited)
+        return limited(message or None, retry_after=retry_after or 1)
     return _BY_STATUS.get(status, BadGateway)(message or None)

@@ -49,9 +49,13 @@ class Failure:
     status: int
     message: str
     retry_after: int | None = None
+    #: The error's class name (``NoCapacity``, say), for an answer of the same kind.
+    kind: str = ""
 
     def error(self) -> ContractError:
-        return error_for_status(self.status, self.message, retry_after=self.retry_after)
+        return error_for_status(
+            self.status, self.message, retry_after=self.retry_after, kind=self.kind
+        )
 
 
 @dataclass(frozen=True)
@@ -157,12 +161,14 @@ class RenderLeases:
             ":status": {"N": str(error.status)},
             ":message": {"S": error.message},
             ":retry": {"N": error.headers.get("Retry-After", "0")},
+            ":kind": {"S": type(error).__name__},
         }
         self._settle(
             render_key,
             token,
             "REMOVE holder SET expires_at = :expires, failed_holder = :token, "
-            "failed_status = :status, failed_message = :message, failed_retry_after = :retry",
+            "failed_status = :status, failed_message = :message, failed_retry_after = :retry, "
+            "failed_kind = :kind",
             values,
         )
 
@@ -196,4 +202,5 @@ def _failure(item: dict[str, Any]) -> Failure | None:
         status=int(item["failed_status"]["N"]),
         message=item.get("failed_message", {}).get("S", ""),
         retry_after=retry_after or None,
+        kind=item.get("failed_kind", {}).get("S", ""),
     )
