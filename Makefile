@@ -11,7 +11,15 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: venv test lint format run mock bench clean chromium
+# The suite's two tiers, each on as many pytest-xdist workers as the machine has cores: tests
+# that share a worker's stack, model or module fixtures stay together (tests/conftest.py).
+# `make test` is everything but the full-scale chaos and fuzzing, which run small in it;
+# `make soak` is those at full scale.
+PYTEST_XDIST := -n auto --dist loadgroup
+PYTEST_TEST := $(PYTEST_XDIST) -m "not soak"
+PYTEST_SOAK := $(PYTEST_XDIST) -m soak
+
+.PHONY: venv test soak lint format run mock bench clean chromium print-pytest-test print-pytest-soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,7 +59,16 @@ format: $(TEST_STAMP)
 	$(BIN)/ruff format .
 
 test: chromium lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_TEST)
+
+soak: chromium $(TEST_STAMP)
+	$(BIN)/python -m pytest $(PYTEST_SOAK)
+
+# What each tier passes to pytest (benchmarks/bench_test_suite.py runs the same).
+print-pytest-test:
+	@echo '$(PYTEST_TEST)'
+print-pytest-soak:
+	@echo '$(PYTEST_SOAK)'
 
 # The whole gateway on 127.0.0.1:$VEGART_PORT (3000): moto, the mock Segmind, the functions.
 run: $(RUN_STAMP)

@@ -1,6 +1,12 @@
-"""A clock that only moves when code under test sleeps, so retry timing is exact and instant."""
+"""Time for code under test: a clock that only moves when it sleeps, and a sleep that does not
+wait, so that retry timing is exact and instant."""
 
 from __future__ import annotations
+
+
+def no_wait(seconds: float) -> None:
+    """A sleep that returns at once: a back-off that costs a test no time."""
+    del seconds
 
 
 class FakeClock:

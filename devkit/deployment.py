@@ -50,6 +50,7 @@ def function_env(deployment: Deployment = TEST_DEPLOYMENT, **overrides: str) -> 
         "JOBS_TABLE": deployment.jobs_table,
         # moto's queue URLs are known before the queue exists: the functions read this first.
         "JOB_QUEUE_URL": queue_url(deployment.job_queue),
+        "JOB_DEAD_LETTER_QUEUE_URL": queue_url(deployment.job_dead_letter_queue),
         "WEBHOOK_QUEUE_URL": queue_url(deployment.webhook_queue),
         # The deployed default, room for a busy machine: no unit test waits for it (a hang is
         # the contract tests' own, with a deadline of their own).

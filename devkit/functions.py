@@ -3,6 +3,13 @@
 Each function's ``app.py`` is a module of the same name in another folder, so it cannot be
 imported by name; Lambda loads it from its code directory, and so do the tests, the
 benchmarks and the local stack, through :func:`load_handler`.
+
+A loaded function is a cold start: its own module, its own settings and collaborators. What
+it shares with every other instance of the process is what Lambda's instances share with
+nothing, since each has a process of its own: the ``vegart`` package, and (through
+``vegart.aws``) one boto3 session, whose parsed service models serve every client. A test
+that loads functions gives them back when it ends (:func:`unload_functions`), so that a suite
+that loads thousands keeps only those of the test that runs.
 """
 
 from __future__ import annotations
@@ -39,15 +46,33 @@ def load_module(code_dir: Path, module_file: str = "app", name: str | None = Non
 
 
 _cold_starts = itertools.count()
+#: The modules :func:`load_function` has loaded and :func:`unload_functions` not yet dropped.
+_loaded: list[str] = []
 
 
-def load_function(name: str) -> ModuleType:
+def load_function(name: str, *, sleep: Callable[[float], None] | None = None) -> ModuleType:
     """``functions/<name>/app.py``, loaded anew as a new instance's cold start loads it.
 
     Each call reads the settings from the environment as it is now and builds its own
     collaborators: a test that wants other settings sets them and loads the function again.
+    ``sleep`` replaces the instance's way of waiting out a back-off (``Wiring.sleep``): a
+    test passes :func:`devkit.clock.no_wait`, so that a retry costs no real time.
     """
-    return load_module(FUNCTIONS / name, name=f"vegart_function_{name}_{next(_cold_starts)}")
+    module_name = f"vegart_function_{name}_{next(_cold_starts)}"
+    _loaded.append(module_name)
+    module = load_module(FUNCTIONS / name, name=module_name)
+    if sleep is not None:
+        module.wiring.sleep = sleep
+    return module
+
+
+def unload_functions() -> int:
+    """Forget every function :func:`load_function` loaded, as Lambda retires its instances;
+    how many. What only they held (their clients, their caches) is freed with them."""
+    dropped = 0
+    while _loaded:
+        dropped += sys.modules.pop(_loaded.pop(), None) is not None
+    return dropped
 
 
 def load_handler(code_dir: Path, handler: str) -> Handler:
@@ -65,7 +90,8 @@ class InstancePool:
     one loaded module from many threads would hand one request's event to another's handler,
     so an event that finds every instance busy gets a new one (a cold start, its own module),
     and an instance goes back to the idle ones when its event is answered. Instances share
-    one process here, so :func:`share_aws_models` keeps their cold starts cheap.
+    one process here, and with it one boto3 session (``vegart.aws``): a burst of cold starts
+    parses each service's model once, not once an instance.
     """
 
     def __init__(self, code_dir: Path, handler: str) -> None:
@@ -94,30 +120,3 @@ class InstancePool:
         module = load_module(self.code_dir, self.module_file, name=name)
         instance: Handler = getattr(module, self.attribute)
         return instance
-
-
-def share_aws_models(set_attribute: Callable[[Any, str, Any], None] = setattr) -> None:
-    """One botocore data loader for every session of this process.
-
-    Each function instance makes its AWS clients from sessions of its own, as on Lambda, and
-    each new session would read and parse botocore's service models again (the DynamoDB
-    model alone is megabytes of JSON). Many instances in one process, starting together,
-    would spend seconds on that under one GIL; the models are the same files, so one loader
-    serves them all. ``set_attribute`` is ``setattr``, or pytest's ``monkeypatch.setattr``.
-    """
-    import botocore.session  # noqa: PLC0415 - only the dev kit's processes want this
-
-    original = botocore.session.create_loader
-    if getattr(original, "_shared", False):
-        return
-    loaders: dict[Any, Any] = {}
-    lock = threading.Lock()
-
-    def shared(search_path_string: Any = None) -> Any:
-        with lock:
-            if search_path_string not in loaders:
-                loaders[search_path_string] = original(search_path_string)
-            return loaders[search_path_string]
-
-    shared._shared = True  # type: ignore[attr-defined]
-    set_attribute(botocore.session, "create_loader", shared)

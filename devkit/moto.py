@@ -17,7 +17,8 @@ would undo any other request's write made in between (a debit, a refund). Under 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -27,6 +28,21 @@ from vegart.keys import KeyStore, make_record
 from .resources import Deployment, create_resources
 
 _ITEM_WRITES = threading.RLock()
+
+
+@contextmanager
+def in_process_aws() -> Iterator[None]:
+    """moto in this process, empty, for the ``with`` block: what a test's AWS is.
+
+    moto's ``mock_aws`` throws boto3's default session away while it runs, so that every
+    ``boto3.client()`` inside makes a new session and parses its service's model again (a
+    fifth of a second a test, for the clients of a deployment); the default session, and what
+    it has parsed, is kept instead. Nothing of AWS's state outlives the block.
+    """
+    from moto import mock_aws  # noqa: PLC0415 - a dev dependency
+
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
+        yield
 
 
 def make_item_writes_atomic(set_attribute: Callable[[Any, str, Any], None] = setattr) -> None:

@@ -280,7 +280,11 @@ def serve(
     ``access_log`` gets a record of every answered request. Binding fails with ``OSError``.
     """
     server = _Server((host, port), api, access_log, idle_seconds)
-    threading.Thread(target=server.serve_forever, name="local-api", daemon=True).start()
+    # Its loop looks for a shutdown every 50 ms (the default, half a second, is what each stop
+    # would wait).
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="local-api", daemon=True
+    ).start()
     return server
 
 

@@ -42,7 +42,7 @@ from urllib.parse import parse_qs, urlsplit
 from devkit.api_model import INTEGRATION_TIMEOUT_SECONDS, ApiModel, Route
 from devkit.context import LambdaContext
 from devkit.events import authorizer_event, method_arn, proxy_event
-from devkit.functions import Handler, InstancePool, share_aws_models
+from devkit.functions import Handler, InstancePool
 
 from .console import function_scope
 
@@ -147,8 +147,6 @@ class LocalRestApi:
         self.demo_key = demo_key
         self.integration_timeout = integration_timeout
         # One event at a time per instance, as on Lambda: concurrent requests get their own.
-        # One event at a time per instance, as on Lambda: concurrent requests get their own.
-        share_aws_models()
         self.handlers: dict[str, Handler] = {
             name: InstancePool(spec.code_dir, spec.handler)
             for name, spec in model.functions.items()

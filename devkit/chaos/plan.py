@@ -80,6 +80,9 @@ def backend_plan(
     as a 429 with ``Retry-After``, not as something else.
     """
     failures = [{"status": s} for s in MOCK_ERROR_STATUSES] + [{"fault": f} for f in QUICK_FAULTS]
+    every = failures * 3  # every kind at least three times, at distinct places
+    # Room for the hangs, the runs of 429s and every kind, however short the run.
+    attempts = max(attempts, hangs + RATE_LIMIT_RUNS * RATE_LIMIT_RUN_LENGTH + 2 * len(every))
     plan: list[dict[str, Any]] = []
     for _ in range(attempts):
         roll = rng.random()
@@ -92,15 +95,22 @@ def backend_plan(
         else:
             entry = {"status": 200}
         plan.append(entry)
-    every = failures * 3  # every kind at least three times, at distinct places
-    for spot, entry in zip(rng.sample(range(len(plan)), len(every)), every, strict=True):
-        plan[spot] = dict(entry)
-    for _ in range(RATE_LIMIT_RUNS):
-        start = rng.randrange(len(plan) // 20, len(plan) - RATE_LIMIT_RUN_LENGTH)
-        plan[start : start + RATE_LIMIT_RUN_LENGTH] = [{"status": 429}] * RATE_LIMIT_RUN_LENGTH
+    # Hangs near the start, then the runs of 429s, then every kind in the first places left,
+    # so that even a short run plays every kind: nothing placed overwrites what was before.
+    taken: set[int] = set()
     early = range(max(hangs, len(plan) // 40))
     for spot in rng.sample(early, hangs):
         plan[spot] = {"fault": "hang"}
+        taken.add(spot)
+    for _ in range(RATE_LIMIT_RUNS):
+        start = rng.randrange(len(plan) // 20, len(plan) - RATE_LIMIT_RUN_LENGTH)
+        run = set(range(start, start + RATE_LIMIT_RUN_LENGTH)) - taken
+        for spot in run:
+            plan[spot] = {"status": 429}
+        taken |= run
+    free = [spot for spot in range(len(plan)) if spot not in taken][: 2 * len(every)]
+    for spot, entry in zip(rng.sample(free, len(every)), every, strict=True):
+        plan[spot] = dict(entry)
     return plan
 
 

@@ -9,7 +9,7 @@ import logging
 import boto3
 import pytest
 
-from tests.admin.conftest import (
+from tests.helpers.admin import (
     PLAN_BURST,
     PLAN_RATE,
     STAGE,
@@ -19,7 +19,7 @@ from tests.admin.conftest import (
     create_api,
     field_of,
 )
-from tests.admin.conftest import plain_key_of as plain_of
+from tests.helpers.admin import plain_key_of as plain_of
 from vegart.keys import DEFAULT_BURST, DEFAULT_RATE, KeyRecord, KeyStore, key_id
 from vegart.webhook_signatures import WebhookSecrets
 

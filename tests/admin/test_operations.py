@@ -12,12 +12,12 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
-from tests.admin.conftest import (
+from devkit.resources import table_definition
+from tests.helpers.admin import (
     TABLE,
     Admin,
     Cloud,
     field_of,
-    keys_table_definition,
     plain_key_of,
 )
 from vegart.keys import MODELS, KeyExists, KeyRecord, KeyStore, key_id
@@ -131,7 +131,7 @@ def moto_server() -> Iterator[str]:
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     boto3.client("dynamodb", endpoint_url=endpoint).create_table(
-        TableName=TABLE, **keys_table_definition()
+        TableName=TABLE, **table_definition("KeysTable")
     )
     yield endpoint
     server.stop()

@@ -98,11 +98,11 @@ def test_secrets_manager_down_with_no_cached_key_is_a_502() -> None:
 
 
 def test_a_backend_slower_than_the_deadline_is_a_504_in_time_and_refunded(
-    gateway: ModuleType, server: MockSegmind, keys: KeyStore
+    impatient_gateway: ModuleType, server: MockSegmind, keys: KeyStore
 ) -> None:
     before = keys.require(CLIENT_KEY_ID).credits
     # A hang lasts as long as the connection: that the call returns is the deadline's doing.
     server.enqueue({"fault": "hang"})
-    response = call(gateway, "too slow")
+    response = call(impatient_gateway, "too slow")
     assert response["statusCode"] == 504
     assert keys.require(CLIENT_KEY_ID).credits == before

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from devkit.clock import no_wait
 from mock_server import MockSegmind, render_jpeg
 from vegart.backends.segmind import SegmindBackend
 from vegart.cache_key import RenderSpec
@@ -34,9 +35,15 @@ def segmind(server: MockSegmind) -> MockSegmind:
     return server
 
 
+def backend_of(mock: MockSegmind, key: str | None = None) -> SegmindBackend:
+    """The Segmind backend on ``mock`` (with its own key unless told), waiting out no back-off."""
+    api_key = mock.api_key if key is None else key
+    return SegmindBackend(mock.base_url, lambda: api_key, policy=FAST, sleep=no_wait)
+
+
 @pytest.fixture
 def backend(segmind: MockSegmind) -> SegmindBackend:
-    return SegmindBackend(segmind.base_url, lambda: segmind.api_key, policy=FAST)
+    return backend_of(segmind)
 
 
 def render(backend: SegmindBackend, seconds: float = 10.0) -> bytes:
@@ -137,7 +144,7 @@ def test_a_render_slower_than_the_deadline_is_a_504_before_its_answer() -> None:
     # A mock of its own, so that the answer held back never reaches another test's journal.
     with MockSegmind(seed=1) as slow:
         slow.enqueue({"delay_ms": 600_000})
-        backend = SegmindBackend(slow.base_url, lambda: slow.api_key, policy=FAST)
+        backend = backend_of(slow)
         with pytest.raises(GatewayTimeout):
             render(backend, seconds=0.8)
         (entry,) = slow.requests()
@@ -147,16 +154,16 @@ def test_a_render_slower_than_the_deadline_is_a_504_before_its_answer() -> None:
 def test_a_connection_refused_is_a_502(segmind: MockSegmind) -> None:
     with MockSegmind() as gone:
         url = gone.base_url
-    backend = SegmindBackend(url, lambda: "k", policy=FAST)
+    backend = SegmindBackend(url, lambda: "k", policy=FAST, sleep=no_wait)
     with pytest.raises(BadGateway):
         render(backend, seconds=2)
 
 
 def test_naturally_reached_account_errors_are_502s() -> None:
     with MockSegmind(credits=1, disabled_keys=("sg-disabled",)) as segmind:
-        unknown = SegmindBackend(segmind.base_url, lambda: "sg-unknown", policy=FAST)
-        disabled = SegmindBackend(segmind.base_url, lambda: "sg-disabled", policy=FAST)
-        mine = SegmindBackend(segmind.base_url, lambda: segmind.api_key, policy=FAST)
+        unknown = backend_of(segmind, "sg-unknown")
+        disabled = backend_of(segmind, "sg-disabled")
+        mine = backend_of(segmind)
         for backend in (unknown, disabled):
             with pytest.raises(BadGateway):
                 render(backend)
@@ -174,7 +181,7 @@ def test_naturally_reached_account_errors_are_502s() -> None:
 def test_a_natural_rate_limit_is_honoured_through_its_reset_time() -> None:
     opened = time.time()  # the window stays open for the whole test: the mock's clock stands
     with MockSegmind(rate_limit=1, clock=lambda: opened) as segmind:
-        backend = SegmindBackend(segmind.base_url, lambda: segmind.api_key, policy=FAST)
+        backend = backend_of(segmind)
         render(backend)
         # The window resets 60 s after it opened: far beyond a 10 s deadline, so a 429 at once.
         with pytest.raises(RateLimited) as caught:

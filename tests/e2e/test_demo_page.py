@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from .conftest import RunningStack
+from devkit.stack_process import RunningStack
+from tests.helpers.readme import readme_block
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: The closed network here refuses Chromium's background connections; these switch them off.
@@ -325,8 +326,6 @@ def test_async_mode_shows_a_refused_submit(stack: RunningStack, page: Page) -> N
 def test_the_readme_fetch_example_renders_as_a_job_in_a_browser(
     stack: RunningStack, page: Page
 ) -> None:
-    from tests.mock_server.test_readme_example import readme_block
-
     code = readme_block("js", "async function renderAsync(")
     code = code.replace('"http://127.0.0.1:3000"', json.dumps(stack.url))
     code = code.replace('"vg_local-demo-key-not-a-secret-0000"', json.dumps(stack.api_key))

@@ -8,6 +8,12 @@ invalid data rejected) and, on top of them, no 5xx at all (the mock behind the g
 healthy, so neither 500 nor 502 nor 504 has a cause) and every error body exactly
 ``{"error": "<non-empty string>"}``.
 
+``make test`` fuzzes the render and the submit with 100 examples each of the fuzzing phase,
+and the other operations with 25; ``make soak`` the render with 850 and the submit with 150,
+over a thousand requests in all. The render and submit tests count what they sent and fail if
+it is fewer requests than their examples. (The other operations have too few inputs, a path
+and a header, for that many distinct requests: Hypothesis stops when it has tried them all.)
+
 The demo key is throttled by its usage plan, so the fuzzing uses a key of its own, made with
 ``vegart-admin`` as an operator would, with a rate and credits that no run exhausts. A case
 whose key schemathesis left out or spoiled on purpose (negative security) is sent as it is,
@@ -27,8 +33,9 @@ per call (``case.call_and_validate(base_url=...)``).
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import hypothesis
@@ -40,22 +47,28 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from devkit.functions import ROOT
 from devkit.stack_process import RunningStack
+from tests.helpers.tiers import SOAK
 
 SCHEMA_PATH = ROOT / "docs" / "openapi.yaml"
 #: Fixed, so that a run is reproduced by running it again.
 SEED = 20240917
-#: Examples of the fuzzing phase per operation; the examples and coverage phases add theirs.
-RENDER_EXAMPLES = 850
-SUBMIT_EXAMPLES = 150
-OTHER_METHOD_EXAMPLES = 25
 V1_RENDER = "/segmind-vega-rt-v1"
 V2_SUBMIT = "/v2/segmind-vega-rt-v1"
-MIN_REQUESTS = 1000
 DOCUMENTED_METHODS = {"POST", "OPTIONS", "GET", "PUT", "PATCH", "DELETE", "HEAD"}
 
-#: Requests sent, by kind; ``test_at_least_a_thousand_requests_were_sent`` reads it.
-SENT: Counter[str] = Counter()
-STARTED: list[float] = []
+
+@dataclass(frozen=True)
+class Examples:
+    """Examples of the fuzzing phase per operation; the examples and coverage phases add
+    theirs."""
+
+    render: int
+    submit: int
+    other: int
+
+
+SMALL = Examples(render=100, submit=100, other=25)
+FULL = Examples(render=850, submit=150, other=25)
 
 schema = schemathesis.openapi.from_path(SCHEMA_PATH)
 schema.config.seed = SEED
@@ -107,9 +120,21 @@ def assert_error_shape(response: schemathesis.Response) -> None:
     assert body["error"], body
 
 
-def send(case: schemathesis.Case, stack: RunningStack, key: str, **checks: Any) -> None:
-    if not STARTED:
-        STARTED.append(time.monotonic())
+@pytest.fixture
+def sent(request: pytest.FixtureRequest) -> Iterator[Counter[str]]:
+    """What one fuzzing test sent, by kind, checked when it ends: a run that sent fewer
+    requests than its examples would have fuzzed less than it says."""
+    counted: Counter[str] = Counter()
+    yield counted
+    print(f"\nfuzzing: {sum(counted.values())} requests: {dict(sorted(counted.items()))}")
+    mark = request.node.get_closest_marker("fuzzing_examples")
+    if mark is not None:
+        assert sum(counted.values()) >= mark.args[0], counted
+
+
+def send(
+    case: schemathesis.Case, stack: RunningStack, key: str, sent: Counter[str], **checks: Any
+) -> None:
     method = case.method.upper()
     keyed = use_key(case, key)
     # v2's paths hang off the stage's root, beside /v1 (their servers in the document).
@@ -121,52 +146,87 @@ def send(case: schemathesis.Case, stack: RunningStack, key: str, **checks: Any) 
         # valid key), then 405, always with the error body
         # (test_an_unlisted_method_answers_405_...).
         response = case.call(**call)
-        SENT[f"{method} (not in the document)"] += 1
+        sent[f"{method} (not in the document)"] += 1
         expected = 405 if keyed == "the key" else 401
         assert response.status_code == expected, (method, keyed, response.status_code)
         assert set(response.json()) == {"error"}
         return
     response = case.call_and_validate(**call, **checks)
-    SENT[f"{method} with {keyed}"] += 1
+    sent[f"{method} with {keyed}"] += 1
     assert response.status_code < 500, (response.status_code, response.content[:500])
     assert_error_shape(response)
 
 
+def examples(count: int, *, counted: bool = True) -> Any:
+    """Hypothesis' settings for ``count`` examples, and the mark that ``sent`` checks them by
+    (not for operations whose inputs are too few to make that many distinct requests of: a
+    preflight has a path and a header)."""
+
+    def decorate(test: Any) -> Any:
+        test = fuzz_settings(count)(test)
+        return pytest.mark.fuzzing_examples(count)(test) if counted else test
+
+    return decorate
+
+
+# The render, the submit and the other operations, each twice: small for make test, at full
+# scale for make soak. (Schemathesis makes one test per operation of a decorated function, and
+# Hypothesis' settings are fixed when it is decorated, so the size cannot be a parameter.)
+
+
 @schema.include(method="POST", path=V1_RENDER).parametrize()
-@fuzz_settings(RENDER_EXAMPLES)
+@examples(SMALL.render)
 def test_every_render_request_gets_an_answer_the_document_allows(
-    case: schemathesis.Case, stack: RunningStack, roomy_key: str
+    case: schemathesis.Case, stack: RunningStack, roomy_key: str, sent: Counter[str]
 ) -> None:
-    send(case, stack, roomy_key)
+    send(case, stack, roomy_key, sent)
+
+
+@SOAK
+@schema.include(method="POST", path=V1_RENDER).parametrize()
+@examples(FULL.render)
+def test_every_render_request_gets_an_answer_the_document_allows_at_full_scale(
+    case: schemathesis.Case, stack: RunningStack, roomy_key: str, sent: Counter[str]
+) -> None:
+    send(case, stack, roomy_key, sent)
 
 
 @schema.include(method="POST", path=V2_SUBMIT).parametrize()
-@fuzz_settings(SUBMIT_EXAMPLES)
+@examples(SMALL.submit)
 def test_every_submit_gets_an_answer_the_document_allows(
-    case: schemathesis.Case, stack: RunningStack, roomy_key: str
+    case: schemathesis.Case, stack: RunningStack, roomy_key: str, sent: Counter[str]
 ) -> None:
     # Valid by the schema is not always accepted here: a webhook's host must resolve to a
     # public address (checked by the 400's own shape instead, in send).
-    send(case, stack, roomy_key, excluded_checks=[positive_data_acceptance])
+    send(case, stack, roomy_key, sent, excluded_checks=[positive_data_acceptance])
+
+
+@SOAK
+@schema.include(method="POST", path=V2_SUBMIT).parametrize()
+@examples(FULL.submit)
+def test_every_submit_gets_an_answer_the_document_allows_at_full_scale(
+    case: schemathesis.Case, stack: RunningStack, roomy_key: str, sent: Counter[str]
+) -> None:
+    send(case, stack, roomy_key, sent, excluded_checks=[positive_data_acceptance])
 
 
 @schema.exclude(method="POST").parametrize()
-@fuzz_settings(OTHER_METHOD_EXAMPLES)
+@examples(SMALL.other, counted=False)
 def test_every_other_method_gets_an_answer_the_document_allows(
-    case: schemathesis.Case, stack: RunningStack, roomy_key: str
+    case: schemathesis.Case, stack: RunningStack, roomy_key: str, sent: Counter[str]
 ) -> None:
     # These operations document only errors (401, 405, 429) or the preflight's 204, so
     # "valid data is accepted with a 2xx" does not apply to them.
-    send(case, stack, roomy_key, excluded_checks=[positive_data_acceptance])
+    send(case, stack, roomy_key, sent, excluded_checks=[positive_data_acceptance])
 
 
-def test_at_least_a_thousand_requests_were_sent() -> None:
-    if not SENT:
-        pytest.skip("the fuzzing tests did not run in this session")
-    took = time.monotonic() - STARTED[0]
-    total = sum(SENT.values())
-    print(f"\nfuzzing: {total} requests in {took:.1f} s: {dict(sorted(SENT.items()))}")
-    assert total >= MIN_REQUESTS, SENT
+@SOAK
+@schema.exclude(method="POST").parametrize()
+@examples(FULL.other, counted=False)
+def test_every_other_method_gets_an_answer_the_document_allows_at_full_scale(
+    case: schemathesis.Case, stack: RunningStack, roomy_key: str, sent: Counter[str]
+) -> None:
+    send(case, stack, roomy_key, sent, excluded_checks=[positive_data_acceptance])
 
 
 @pytest.mark.parametrize("body", [b"\x80", b"\xff\xfe\x00", b"\xe9~W;", b"\xed\xa0\x80"])

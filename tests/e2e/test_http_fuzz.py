@@ -1,8 +1,9 @@
 """The local stack's HTTP front fuzzed at the byte level: every connection gets a contract
 answer or a clean close, and the stack goes on serving.
 
-Bounded in count (Hypothesis examples) and in time (each connection has a guard timeout, and
-half-closes after sending so that nothing waits for bytes that will not come). Inputs: random
+Bounded in count (Hypothesis examples: 100 in ``make test``, 400 in ``make soak``) and in
+time (each connection has a guard timeout, and half-closes after sending so that nothing waits
+for bytes that will not come). Inputs: random
 bytes; a valid render request with bytes flipped, inserted or removed; requests with huge or
 many headers; requests cut off anywhere; requests sent in many small writes.
 """
@@ -20,13 +21,16 @@ from hypothesis import strategies as st
 
 from devkit.raw_http import GUARD_SECONDS, answers, exchange
 from devkit.stack_process import RunningStack
+from tests.helpers.tiers import sizes
 
-FUZZ = settings(
-    max_examples=400,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+
+def fuzzing(examples: int) -> settings:
+    return settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
 
 
 def valid_request(key: str) -> bytes:
@@ -107,12 +111,13 @@ def assert_still_serving(stack: RunningStack, key: str) -> None:
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.parametrize("examples", sizes(100, 400, "examples"))
 def test_any_bytes_get_a_contract_answer_or_a_clean_close(
-    stack: RunningStack, roomy_key: str
+    stack: RunningStack, roomy_key: str, examples: int
 ) -> None:
     port = port_of(stack)
 
-    @FUZZ
+    @fuzzing(examples)
     @given(data=hostile(roomy_key))
     def check(data: bytes) -> None:
         assert_answered_by_contract(exchange(port, data))

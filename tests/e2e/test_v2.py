@@ -16,6 +16,7 @@ from segmind.exceptions import SegmindError
 from devkit.resources import LOCAL_DEPLOYMENT
 from devkit.stack_process import RunningStack, aws_client, create_key, start, stop
 from devkit.waiting import eventually
+from tests.helpers.readme import readme_block
 from vegart.contract import IMAGE_SIZE
 from vegart.jpeg import jpeg_size
 
@@ -184,8 +185,6 @@ def test_a_job_whose_worker_always_dies_ends_failed_and_refunded(
 
 
 def test_the_readme_sdk_example_runs_against_the_stack(stack: RunningStack) -> None:
-    from tests.mock_server.test_readme_example import readme_block
-
     code = readme_block("python", "SegmindClient(")
     code = code.replace("http://127.0.0.1:3000/v1", stack.base_url)
     code = code.replace("vg_local-demo-key-not-a-secret-0000", stack.api_key)

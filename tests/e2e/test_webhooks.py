@@ -14,7 +14,7 @@ from standardwebhooks.webhooks import Webhook
 from devkit.stack_process import RunningStack
 from devkit.waiting import eventually
 from devkit.webhook_receiver import WebhookReceiver
-from tests.mock_server.test_readme_example import readme_block
+from tests.helpers.readme import readme_block
 
 
 def root(stack: RunningStack) -> str:

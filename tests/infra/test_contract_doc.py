@@ -15,31 +15,13 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.helpers.contract_doc import section, table
+from tests.helpers.template import OPENAPI_PATH, REPO_ROOT
 from vegart import contract, errors
 from vegart.api import EXPOSED_HEADERS
 
-from .conftest import OPENAPI_PATH, REPO_ROOT
-
-CONTRACT_PATH = REPO_ROOT / "docs" / "contract.md"
-TEXT = CONTRACT_PATH.read_text(encoding="utf-8")
 OPENAPI = yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
 SCHEMA = OPENAPI["components"]["schemas"]["RenderRequest"]
-
-
-def section(title: str) -> str:
-    """The text of the ``## title`` section."""
-    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", TEXT, re.S | re.M)
-    assert match, f"docs/contract.md has no section {title!r}"
-    return match.group(1)
-
-
-def table(title: str) -> list[list[str]]:
-    """The rows of the first table in a section, cells stripped of their backticks."""
-    rows = []
-    for line in section(title).splitlines():
-        if line.startswith("|") and not set(line) <= set("|- "):
-            rows.append([cell.strip().strip("`") for cell in line.strip("|").split("|")])
-    return rows[1:]  # the header row
 
 
 REQUEST = {row[0]: row[1:] for row in table("Request fields")}

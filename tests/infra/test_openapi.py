@@ -19,10 +19,12 @@ import yaml
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
+from devkit.clock import no_wait
 from devkit.context import still_context
 from devkit.events import api_event, header, preflight_event
 from devkit.functions import load_function
-from tests.infra.conftest import OPENAPI_PATH, load_template
+from tests.helpers.functions import URL, Jobs
+from tests.helpers.template import OPENAPI_PATH, load_template
 from vegart import api
 from vegart.contract import (
     INT_FIELDS,
@@ -502,7 +504,7 @@ def test_a_429_documents_retry_after_as_every_429_sends_it(
 
 @pytest.fixture
 def fn(aws: dict[str, Any]) -> ModuleType:
-    return load_function("render")
+    return load_function("render", sleep=no_wait)
 
 
 def test_the_other_methods_are_405s_from_the_function(doc: dict[str, Any], fn: ModuleType) -> None:
@@ -584,7 +586,6 @@ def test_the_v2_answers_are_the_documented_shapes(
     import responses
 
     from mock_server import render_jpeg
-    from tests.unit.conftest import URL, Jobs
 
     def schema(path: str, method: str, status: int) -> OAS30Validator:
         response = responses_of(v2_operation(doc, path, method))[status]

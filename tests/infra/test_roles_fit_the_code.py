@@ -21,6 +21,7 @@ import botocore.client
 import pytest
 import responses
 
+from devkit.clock import no_wait
 from devkit.context import still_context
 from devkit.deployment import TEST_DEPLOYMENT
 from devkit.events import CLIENT_KEY, CLIENT_KEY_ID, api_event, key_check_event
@@ -28,15 +29,13 @@ from devkit.functions import load_function
 from devkit.sagemaker_endpoint import SageMakerEndpoint
 from devkit.webhook_receiver import WebhookReceiver
 from mock_server import render_jpeg
-from tests.conftest import TEST_ENV
-from tests.unit.conftest import Jobs
+from tests.helpers.deployment import TEST_ENV
+from tests.helpers.functions import Jobs
+from tests.helpers.template import EXPECTED_PARAMETERS, as_deployed, role_grants
 from vegart import job_worker
 from vegart.cache_key import cache_key
 from vegart.contract import parse_render_request
 from vegart.jobs import new_request_id
-
-from .conftest import as_deployed
-from .test_template_translated import EXPECTED_PARAMETERS, role_grants
 
 URL = f"{TEST_ENV['SEGMIND_BASE_URL']}/segmind-vega-rt-v1"
 #: The test deployment's names, and the template resource each stands for.
@@ -173,7 +172,7 @@ def while_another_holds_the_lease(
 
 def run_every_render_path(aws: dict[str, Any], record: Recording) -> set[tuple[str, str]]:
     """A miss, a hit, a request waiting on another's lease, a failed render, a disabled key."""
-    fn = load_function("render")
+    fn = load_function("render", sleep=no_wait)
     context = still_context()
     recorded = record()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as segmind:
@@ -268,7 +267,7 @@ def run_every_worker_path(aws: dict[str, Any], record: Recording) -> set[tuple[s
         failed = jobs.submitted({"prompt": "a refused fox", "seed": 3})
         hit = {"prompt": "a fox rendered twice", "seed": 4}
         hit_id = jobs.submitted(hit)
-        load_function("render").lambda_handler(api_event(hit), still_context())
+        load_function("render", sleep=no_wait).lambda_handler(api_event(hit), still_context())
         recorded = record()
         assert jobs.queue.poll_once() == 1
         while_another_holds_the_lease(service, watched, jobs.queue.poll_once)
@@ -288,15 +287,22 @@ def run_every_worker_path(aws: dict[str, Any], record: Recording) -> set[tuple[s
 
 
 def run_the_dead_letters(aws: dict[str, Any], record: Recording) -> set[tuple[str, str]]:
-    """A dead-lettered job failed and refunded, its event queued."""
+    """A dead-lettered job failed and refunded, its event queued; one that a dead worker's
+    lease still holds, handed back to come again when the lease ends."""
     jobs = Jobs(aws)
     request_id = jobs.submitted({"prompt": "a poisoned fox", "webhook": HOOK})
+    held_id = jobs.submitted({"prompt": "a fox whose worker died"})
+    store = jobs.worker.wiring.job_store
+    held = store.get(held_id)
+    assert held is not None
+    assert store.claim(held, 60) is not None
     recorded = record()
-    own_client("sqs").send_message(
-        QueueUrl=aws["job_dead_letter_queue_url"],
-        MessageBody=json.dumps({"request_id": request_id}),
-    )
-    assert jobs.dead_letter_queue.poll_once() == 1
+    for job in (request_id, held_id):
+        own_client("sqs").send_message(
+            QueueUrl=aws["job_dead_letter_queue_url"],
+            MessageBody=json.dumps({"request_id": job}),
+        )
+        assert jobs.dead_letter_queue.poll_once() == 1
     return recorded
 
 

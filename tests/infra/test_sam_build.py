@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from .conftest import REPO_ROOT, TEMPLATE_PATH, load_template, resources_of_type
+from tests.helpers.template import REPO_ROOT, TEMPLATE_PATH, load_template, resources_of_type
 
 SAM = REPO_ROOT / ".venv" / "sam-cli" / "bin" / "sam"
 #: The release the docs name as tested; the Makefile installs this one.

@@ -8,8 +8,7 @@ from typing import Any
 
 from devkit.resources import LOCAL_DEPLOYMENT
 from local_stack.stack import LOCAL_AWS_PORT, LOCAL_MOCK_PORT
-
-from .conftest import REPO_ROOT
+from tests.helpers.template import REPO_ROOT
 
 ENV_FILE = REPO_ROOT / "local_stack" / "sam-env.json"
 

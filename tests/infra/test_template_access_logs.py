@@ -11,8 +11,7 @@ import pytest
 from aws_lambda_powertools.logging import correlation_paths
 
 from devkit.functions import FUNCTIONS
-
-from .conftest import as_deployed, resources_of_type
+from tests.helpers.template import as_deployed, resources_of_type
 
 ON = {"EnableAccessLogs": "true"}
 WITH_ROLE = {**ON, "SetApiGatewayLoggingRole": "true"}

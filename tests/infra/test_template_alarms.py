@@ -16,13 +16,12 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from devkit.functions import ROOT
+from devkit.moto import in_process_aws
 from devkit.operations import create_alarms
 from devkit.resources import LOCAL_DEPLOYMENT
-
-from .conftest import resources_of_type
+from tests.helpers.template import resources_of_type
 
 CODE = ROOT / "layers" / "shared" / "vegart"
 NAMESPACE = "VegaRT"
@@ -225,7 +224,7 @@ def test_deploying_md_says_what_each_alarm_means(translated: dict[str, Any]) -> 
 
 @pytest.fixture
 def cloudwatch() -> Iterator[Any]:
-    with mock_aws():
+    with in_process_aws():
         yield boto3.client("cloudwatch", region_name="us-east-1")
 
 

@@ -8,21 +8,20 @@ from typing import Any
 
 import pytest
 
-from vegart.cache_key import KEY_VERSION
-from vegart.config import LAMBDA_TIMEOUT_SECONDS, MAX_OUTPUT_URL_SECONDS, Settings
-from vegart.jobs import RECORD_RETENTION_SECONDS
-from vegart.webhook_sender import ATTEMPT_TIMEOUT_SECONDS, RETRY_SCHEDULE_SECONDS
-
-from .conftest import resources_of_type
-from .test_template_translated import (
+from tests.helpers.template import (
     AUTHORIZER,
     POWERTOOLS_VARIABLES,
     V2_ROUTES,
     api_body,
     as_list,
+    resources_of_type,
     role_grants,
     variables_the_settings_read,
 )
+from vegart.cache_key import KEY_VERSION
+from vegart.config import LAMBDA_TIMEOUT_SECONDS, MAX_OUTPUT_URL_SECONDS, Settings
+from vegart.jobs import RECORD_RETENTION_SECONDS
+from vegart.webhook_sender import ATTEMPT_TIMEOUT_SECONDS, RETRY_SCHEDULE_SECONDS
 
 WORKER = "JobWorkerFunction"
 SENDER = "WebhookSenderFunction"
@@ -55,7 +54,7 @@ GIVEN = {
         "JOB_DEADLINE_SECONDS",
         "JOB_TIMEOUT_SECONDS",
     },
-    "JobDeadLetterFunction": {"JOBS_TABLE", "WEBHOOK_QUEUE_URL"},
+    "JobDeadLetterFunction": {"JOBS_TABLE", "JOB_DEAD_LETTER_QUEUE_URL", "WEBHOOK_QUEUE_URL"},
     "WebhookSenderFunction": {
         "VEGART_BACKEND",
         "CACHE_BUCKET",
@@ -70,6 +69,7 @@ KINDS = {
     "LEASES_TABLE": "AWS::DynamoDB::Table",
     "KEYS_TABLE": "AWS::DynamoDB::Table",
     "JOB_QUEUE_URL": "AWS::SQS::Queue",
+    "JOB_DEAD_LETTER_QUEUE_URL": "AWS::SQS::Queue",
     "WEBHOOK_QUEUE_URL": "AWS::SQS::Queue",
     "SEGMIND_SECRET_ID": "AWS::SecretsManager::Secret",
 }

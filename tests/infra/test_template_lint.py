@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cfnlint.api import ManualArgs, lint_file
 
-from .conftest import TEMPLATE_PATH
+from tests.helpers.template import TEMPLATE_PATH
 
 
 def test_cfn_lint_reports_nothing() -> None:

@@ -15,12 +15,14 @@ from typing import Any
 
 import pytest
 
-from .conftest import as_deployed, evaluate_condition, resources_of_type
-from .test_template_translated import (
+from tests.helpers.template import (
     EXPECTED_PARAMETERS,
+    as_deployed,
     as_list,
     deploying_text,
+    evaluate_condition,
     grant,
+    resources_of_type,
     role_grants,
 )
 

@@ -12,12 +12,11 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
+from devkit.moto import in_process_aws
 from devkit.operations import create_scaling
 from devkit.resources import LOCAL_DEPLOYMENT
-
-from .conftest import as_deployed
+from tests.helpers.template import as_deployed
 
 SAGEMAKER = {
     "Backend": "sagemaker",
@@ -104,7 +103,7 @@ def test_the_bounds_are_whole_copies_and_the_lower_may_be_zero(
 
 @pytest.fixture
 def autoscaling() -> Iterator[Any]:
-    with mock_aws():
+    with in_process_aws():
         yield boto3.client("application-autoscaling", region_name="us-east-1")
 
 

@@ -14,19 +14,25 @@ from typing import Any
 import botocore.session
 import pytest
 
-from vegart.config import Settings
-
-from .conftest import (
-    DEPLOYING_PATH,
+from tests.helpers.contract_doc import table as contract_table
+from tests.helpers.template import (
+    AUTHORIZER,
+    EXPECTED_PARAMETERS,
+    POWERTOOLS_VARIABLES,
     REPO_ROOT,
+    V2_ROUTES,
+    allow_statements,
+    api_body,
     as_deployed,
+    as_list,
+    deploying_text,
     evaluate_condition,
-    load_template,
     only_resource,
     resolve_conditions,
     resources_of_type,
+    role_grants,
+    variables_the_settings_read,
 )
-from .test_contract_doc import table as contract_table
 
 ROUTE = "/v1/segmind-vega-rt-v1"
 #: The only error statuses docs/contract.md lets reach a client.
@@ -58,20 +64,8 @@ GATEWAY_RESPONSE_STATUS = {
     "UNSUPPORTED_MEDIA_TYPE": "400",
     "WAF_FILTERED": "403",
 }
-#: The template's own parameter defaults: the stack an operator gets without choosing.
-EXPECTED_PARAMETERS = {
-    name: spec["Default"] for name, spec in load_template()["Parameters"].items()
-}
-#: Variables a function is given that Powertools, not the gateway's settings, reads.
-POWERTOOLS_VARIABLES = {
-    "POWERTOOLS_SERVICE_NAME",
-    "POWERTOOLS_METRICS_NAMESPACE",
-    "POWERTOOLS_LOG_LEVEL",
-    "POWERTOOLS_TRACE_DISABLED",
-}
 API_GATEWAY_INTEGRATION_TIMEOUT = 29
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-AUTHORIZER = "KeyAuthorizer"
 KEYS_TABLE_ARN = {"Fn::GetAtt": ["KeysTable", "Arn"]}
 LEASES_TABLE_ARN = {"Fn::GetAtt": ["RenderLeasesTable", "Arn"]}
 ROLES = {
@@ -87,6 +81,7 @@ JOBS_TABLE_ARN = {"Fn::GetAtt": ["JobsTable", "Arn"]}
 JOB_SETTINGS = {
     "JOBS_TABLE",
     "JOB_QUEUE_URL",
+    "JOB_DEAD_LETTER_QUEUE_URL",
     "WEBHOOK_QUEUE_URL",
     "JOB_DEADLINE_SECONDS",
     "JOB_TIMEOUT_SECONDS",
@@ -95,13 +90,6 @@ JOB_SETTINGS = {
 #: Settings for a local stack only, which no deployed function is given (their defaults are
 #: what a deployment must have): webhooks to loopback.
 LOCAL_ONLY_SETTINGS = {"WEBHOOK_ALLOW_LOOPBACK"}
-#: The v2 routes, beside v1's.
-V2_ROUTES = {
-    "/v2/segmind-vega-rt-v1",
-    "/v2/requests/{request_id}/status",
-    "/v2/requests/{request_id}",
-    "/v2/webhooks/default/secret",
-}
 #: Only with Backend=sagemaker (tests/infra/test_template_sagemaker.py).
 SAGEMAKER_ROLE = "RenderModelRole"
 #: Only with EnableAccessLogs and SetApiGatewayLoggingRole.
@@ -109,11 +97,6 @@ LOGGING_ROLE = "ApiGatewayLoggingRole"
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def api_body(translated: dict[str, Any]) -> dict[str, Any]:
-    _, api = only_resource(translated, "AWS::ApiGateway::RestApi")
-    return api["Properties"]["Body"]
 
 
 def route_methods(translated: dict[str, Any]) -> dict[str, dict]:
@@ -140,23 +123,6 @@ def key_authorizer(translated: dict[str, Any]) -> dict[str, Any]:
     return schemes[AUTHORIZER]
 
 
-def as_list(value: Any) -> list:
-    return value if isinstance(value, list) else [value]
-
-
-def allow_statements(translated: dict[str, Any]) -> list[tuple[str, dict]]:
-    statements = []
-    for name, role in resources_of_type(translated, "AWS::IAM::Role").items():
-        for policy in role["Properties"].get("Policies", []):
-            for statement in policy["PolicyDocument"]["Statement"]:
-                statements.append((name, statement))
-    for name, policy in resources_of_type(translated, "AWS::IAM::Policy").items():
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            statements.append((name, statement))
-    # Statements under an Fn::If are checked on resolve_conditions' output, where they are plain.
-    return [(name, s) for name, s in statements if s.get("Effect") == "Allow"]
-
-
 def statement_for(
     translated: dict[str, Any], action: str, role: str = "RenderFunctionRole"
 ) -> dict[str, Any]:
@@ -167,21 +133,6 @@ def statement_for(
     ]
     assert len(found) == 1, f"expected one statement of {role} granting {action}, found {found}"
     return found[0]
-
-
-def role_grants(translated: dict[str, Any], role: str) -> set[tuple[str, str]]:
-    """(action, resource as JSON) pairs that a role's Allow statements grant."""
-    return {
-        (action, json.dumps(resource, sort_keys=True))
-        for name, statement in allow_statements(translated)
-        if name == role
-        for action in as_list(statement["Action"])
-        for resource in as_list(statement["Resource"])
-    }
-
-
-def grant(action: str, resource: Any) -> tuple[str, str]:
-    return action, json.dumps(resource, sort_keys=True)
 
 
 def tracing_off(translated: dict[str, Any], sam_template: dict[str, Any]) -> dict[str, Any]:
@@ -454,19 +405,6 @@ def test_no_shared_api_key_is_generated(translated: dict[str, Any]) -> None:
 
 
 # -- the render function ---------------------------------------------------------------------
-
-
-def variables_the_settings_read() -> set[str]:
-    """Every environment variable ``Settings.from_env`` looks up, recorded as it reads."""
-    seen: set[str] = set()
-
-    class Recording(dict[str, str]):
-        def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
-            seen.add(name)
-            return default
-
-    Settings.from_env(Recording())
-    return seen
 
 
 def handler_exists(sam_template: dict[str, Any], logical_id: str) -> bool:
@@ -882,10 +820,6 @@ def test_allowed_origins_pattern(sam_template: dict[str, Any], origins: str, all
     # CloudFormation anchors AllowedPattern at both ends, as fullmatch does.
     pattern = sam_template["Parameters"]["AllowedOrigins"]["AllowedPattern"]
     assert bool(re.fullmatch(pattern, origins)) is allowed
-
-
-def deploying_text() -> str:
-    return DEPLOYING_PATH.read_text(encoding="utf-8")
 
 
 def table_rows(text: str) -> list[str]:

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def readme_block(language: str, containing: str) -> str:
-    """The README's code block in ``language`` that holds ``containing``."""
-    blocks = re.findall(rf"```{language}\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
-    (block,) = [block for block in blocks if containing in block]
-    return block
+from tests.helpers.readme import readme_block
 
 
 def test_the_readme_example_passes_with_the_plugin(pytester: pytest.Pytester) -> None:

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.sagemaker.conftest import ROOT
+from devkit.functions import ROOT
 
 
 @pytest.mark.timeout(900)  # a hang guard with room for a busy machine, not a speed check

@@ -12,8 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import TEST_ENV
-from tests.sagemaker.conftest import ROOT
+from devkit.functions import ROOT
+from tests.helpers.deployment import TEST_ENV
 
 #: Top-level modules that belong to the model server only.
 MODEL_SERVER_ONLY = {

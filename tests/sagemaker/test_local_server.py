@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 from PIL import Image
 
-from tests.sagemaker.conftest import load_script
+from tests.helpers.model_server import load_script
 
 BODY = {"prompt": "a lighthouse", "seed": 5, "num_inference_steps": 2,
         "img_width": 64, "img_height": 96}  # fmt: skip

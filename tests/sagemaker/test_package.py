@@ -15,10 +15,11 @@ import urllib.request
 
 import boto3
 import pytest
-from moto import mock_aws
 from PIL import Image
 
-from tests.sagemaker.conftest import ROOT, SAGEMAKER, TINY_ENV, load_script
+from devkit.functions import ROOT
+from devkit.moto import in_process_aws
+from tests.helpers.model_server import SAGEMAKER, TINY_ENV, load_script
 
 CODE_MEMBERS = {
     "code/inference.py",
@@ -187,7 +188,7 @@ def test_the_unpacked_tarball_is_served_by_the_local_server(tarball, tmp_path):
 
 
 def test_upload_puts_the_archive_at_the_s3_uri(package, tarball):
-    with mock_aws():
+    with in_process_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="models")
         assert package.upload(tarball[0], "s3://models/vegart/") == (

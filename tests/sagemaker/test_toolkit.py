@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 from devkit.model_server import use_inference_toolkit
-from tests.sagemaker.conftest import TINY_ENV
+from tests.helpers.model_server import TINY_ENV
 
 use_inference_toolkit()
 handler_service = importlib.import_module("sagemaker_huggingface_inference_toolkit.handler_service")

@@ -1,13 +1,12 @@
 """The SageMaker backend: every answer of InvokeEndpoint mapped as the contract's table says.
 
 ClientErrors come from botocore's Stubber (a real client, real error parsing); transport
-faults, which the Stubber cannot raise, from a scripted client; and the render function
-end to end against moto's sagemaker-runtime.
+faults, which the Stubber cannot raise, from a scripted client (the render function end to end
+against moto's sagemaker-runtime: tests/functional/test_sagemaker_function.py).
 """
 
 from __future__ import annotations
 
-import base64
 import importlib.util
 import io
 import json
@@ -17,7 +16,6 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 from botocore.exceptions import (
     ConnectionClosedError,
     EndpointConnectionError,
@@ -25,14 +23,11 @@ from botocore.exceptions import (
 )
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
-from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
-from moto.sagemakerruntime.models import sagemakerruntime_backends
 
-from devkit.context import still_context
-from devkit.events import api_event, header, response_json
-from devkit.functions import ROOT, load_function
+from devkit.functions import ROOT
 from devkit.sagemaker_endpoint import NO_CAPACITY_MESSAGE
 from mock_server import render_jpeg
+from tests.helpers.sagemaker import ENDPOINT, EXPECTED_BODY, SPEC
 from vegart.backends.sagemaker import (
     BAD_REQUEST_PREFIX,
     NO_CAPACITY_RETRY_AFTER_SECONDS,
@@ -47,27 +42,9 @@ from vegart.errors import (
     NoCapacity,
     RateLimited,
 )
-from vegart.leases import RenderLeases
 from vegart.retry import RetryPolicy
 
-ENDPOINT = "vegart-render"
-SPEC = RenderSpec(
-    backend="sagemaker",
-    model="segmind-vega-rt-v1",
-    prompt="a fox",
-    seed=7,
-    num_inference_steps=4,
-    img_width=1024,
-    img_height=1024,
-)
 IMAGE = render_jpeg("a fox", 7, 4)
-EXPECTED_BODY = {
-    "prompt": "a fox",
-    "seed": 7,
-    "num_inference_steps": 4,
-    "img_width": 1024,
-    "img_height": 1024,
-}
 MSG = "prompt must not be empty or only white space"
 FAST = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0, min_attempt_seconds=0.0)
 
@@ -228,22 +205,6 @@ def test_the_call_names_the_inference_component(client: tuple[Any, Stubber]) -> 
     assert named.render(SPEC, Deadline.after(20.0)) == IMAGE
 
 
-def test_a_watcher_of_a_render_refused_for_capacity_gets_the_same_error(
-    aws: dict[str, Any],
-) -> None:
-    # What the render lease hands the requests that coalesced on the refused render.
-    leases = RenderLeases(aws["leases_table"], lambda: boto3.client("dynamodb"))
-    for refusal, kind in ((NoCapacity(retry_after=60), NoCapacity), (RateLimited(), RateLimited)):
-        claim = leases.acquire(f"render-{kind.__name__}", 30)
-        assert claim.token is not None
-        leases.fail(f"render-{kind.__name__}", claim.token, refusal)
-        lease = leases.read(f"render-{kind.__name__}")
-        assert lease is not None and lease.failure is not None
-        error = lease.failure.error()
-        assert type(error) is kind
-        assert (error.message, error.headers) == (refusal.message, refusal.headers)
-
-
 class ScriptedClient:
     """A sagemaker-runtime client that raises transport faults, which Stubber cannot."""
 
@@ -321,44 +282,3 @@ def test_the_refusal_prefix_is_the_model_servers(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look themselves up there
     spec.loader.exec_module(module)
     assert module.BAD_REQUEST_PREFIX.strip() == BAD_REQUEST_PREFIX
-
-
-# -- the render function against moto's sagemaker-runtime -------------------------------------
-
-
-@pytest.fixture
-def sagemaker_deployment(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    monkeypatch.setenv("VEGART_BACKEND", "sagemaker")
-    monkeypatch.setenv("SAGEMAKER_ENDPOINT_NAME", ENDPOINT)
-    return aws
-
-
-def canned(*bodies: str) -> None:
-    """Queue InvokeEndpoint results in moto (it keeps bodies as text, so no real JPEG)."""
-    results = [{"Body": body, "ContentType": "image/jpeg"} for body in bodies]
-    requests.post(
-        "http://motoapi.amazonaws.com/moto-api/static/sagemaker/endpoint-results",
-        json={"results": results},
-        timeout=5,
-    )
-
-
-def test_the_function_refuses_a_non_jpeg_from_the_endpoint(
-    sagemaker_deployment: dict[str, Any], s3: Any, keys: Any
-) -> None:
-    canned("this is not a jpeg")
-    fn = load_function("render")
-    before = keys.require(sagemaker_deployment["client_key_id"]).credits
-    response = fn.lambda_handler(api_event({"prompt": "a fox", "seed": 1}), still_context())
-    assert response["statusCode"] == 502
-    assert set(response_json(response)) == {"error"}
-    assert header(response, "x-remaining-credits") is None
-    assert s3.list_objects_v2(Bucket=sagemaker_deployment["bucket"]).get("KeyCount") == 0
-    assert keys.require(sagemaker_deployment["client_key_id"]).credits == before
-    # The call reached moto's endpoint, with the gateway's JSON and Accept: image/jpeg.
-    # (moto 5.2 files it under no endpoint name: it does not read the path's parameter)
-    backend_state = sagemakerruntime_backends[ACCOUNT_ID]["us-east-1"]
-    (asked,) = [request for results in backend_state.results.values() for request in results]
-    request = json.loads(base64.b64decode(asked))
-    assert request["Accept"] == "image/jpeg"
-    assert json.loads(request["Body"]) == {**EXPECTED_BODY, "prompt": "a fox", "seed": 1}

@@ -23,7 +23,6 @@ from hypothesis import strategies as st
 from devkit.clock import FakeClock
 from vegart.backends.sagemaker import SageMakerBackend
 from vegart.backends.segmind import SegmindBackend
-from vegart.cache import RenderCache
 from vegart.cache_key import RenderSpec
 from vegart.deadline import Deadline
 from vegart.errors import BadGateway, BadRequest, RateLimited
@@ -126,10 +125,3 @@ def test_a_model_error_whose_message_nests_too_deep_is_a_fault_not_a_crash() -> 
             SageMakerBackend("ep", lambda _: sagemaker, policy=policy, sleep=lambda _: None).render(
                 SPEC, Deadline.after(20.0)
             )
-
-
-def test_a_cached_object_too_large_for_an_image_is_not_read(aws: dict[str, object]) -> None:
-    s3 = boto3.client("s3")
-    s3.put_object(Bucket=str(aws["bucket"]), Key="v1/planted.jpg", Body=b"\xff" * (9 * 2**20))
-    cache = RenderCache(str(aws["bucket"]), lambda: s3)
-    assert cache.get("v1/planted.jpg") is None

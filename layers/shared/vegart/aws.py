@@ -3,10 +3,19 @@
 Creating a client costs milliseconds of a cold start; a warm invocation must not pay it again.
 Timeouts are short on purpose: the cache and the secret sit on the request's critical path,
 and a slow dependency must not eat the render's deadline.
+
+Every client of a process comes from one boto3 session. A session's loader reads and parses
+each service's model (megabytes of JSON for DynamoDB) the first time a client of that service
+is made, and keeps it for as long as the session lives; a session per client would parse the
+same files again for each. On Lambda a process is one instance, so this changes nothing but
+the cold start's cost; where one process holds many instances (the local stack, a test
+suite loading functions again and again), it is what keeps their memory flat. Sessions are
+not safe to make clients from in several threads at once, so that step holds one lock.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +39,15 @@ _CONFIG = Config(
 _SIGNER_CONFIG = _CONFIG.merge(Config(signature_version="s3v4"))
 
 
+_SESSION_LOCK = threading.Lock()
+
+
+@functools.cache
+def _process_session() -> boto3.session.Session:
+    """The process's one session, made on first use (call it holding :data:`_SESSION_LOCK`)."""
+    return boto3.session.Session()
+
+
 class AwsClients:
     """The clients of one function instance, one per service (and read timeout)."""
 
@@ -37,7 +55,6 @@ class AwsClients:
         #: Where boto3 finds AWS: empty on AWS, the local stack's moto under ``sam local``.
         self.endpoint_url = endpoint_url or None
         self._clients: dict[tuple[str, float | None, bool], Any] = {}
-        self._lock = threading.Lock()
 
     def dynamodb(self) -> DynamoDBClient:
         client: DynamoDBClient = self.client("dynamodb")
@@ -73,7 +90,7 @@ class AwsClients:
         existing = self._clients.get(key)
         if existing is not None:
             return existing
-        with self._lock:
+        with _SESSION_LOCK:
             if key not in self._clients:
                 config = _SIGNER_CONFIG if signer else _CONFIG
                 if read_timeout is not None:
@@ -81,7 +98,7 @@ class AwsClients:
                     config = _CONFIG.merge(
                         Config(read_timeout=read_timeout, retries={"max_attempts": 1})
                     )
-                self._clients[key] = boto3.session.Session().client(
+                self._clients[key] = _process_session().client(
                     service,  # type: ignore[call-overload] # any service, typed by the methods above
                     config=config,
                     endpoint_url=self.endpoint_url,

@@ -36,6 +36,8 @@ class Settings:
     leases_table: str = ""
     jobs_table: str = ""
     job_queue_url: str = ""
+    #: The job queue's dead-letter queue, which the dead-letter handler consumes.
+    job_dead_letter_queue_url: str = ""
     webhook_queue_url: str = ""
     #: Whether webhooks may target loopback (and use plain ``http`` there): a local stack's.
     webhook_allow_loopback: bool = False
@@ -91,6 +93,9 @@ class Settings:
             leases_table=env.get("LEASES_TABLE", default.leases_table),
             jobs_table=env.get("JOBS_TABLE", default.jobs_table),
             job_queue_url=env.get("JOB_QUEUE_URL", default.job_queue_url),
+            job_dead_letter_queue_url=env.get(
+                "JOB_DEAD_LETTER_QUEUE_URL", default.job_dead_letter_queue_url
+            ),
             webhook_queue_url=env.get("WEBHOOK_QUEUE_URL", default.webhook_queue_url),
             webhook_allow_loopback=_flag(env, "WEBHOOK_ALLOW_LOOPBACK"),
             job_deadline_seconds=job_deadline,

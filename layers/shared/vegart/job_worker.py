@@ -161,16 +161,34 @@ class JobWorker:
 class DeadLetters:
     """Ends the jobs of the dead-letter queue's messages: no render, only the job store."""
 
-    def __init__(self, store: JobStore, outbox: WebhookOutbox) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        outbox: WebhookOutbox,
+        queue: MessageQueue,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.outbox = outbox
+        self.queue = queue
+        self._clock = clock
 
     def handle(self, message: Message) -> str:
         """A message from the dead-letter queue: every delivery failed; end its job ``FAILED``.
 
-        :class:`RetryLater` if a worker still holds the job: the dead-letter queue brings the
-        message back after its own visibility timeout, by when that worker's lease is over.
+        :class:`RetryLater` if a worker still holds the job (the last delivery's worker died
+        under a lease that has not run out yet): the message comes back just after that lease
+        ends, when the job can be given up, rather than after the queue's whole visibility
+        timeout.
         """
+        try:
+            return self._end(message)
+        except RetryLater as later:
+            self.queue.retry_in(message.receipt_handle, later.seconds)
+            raise
+
+    def _end(self, message: Message) -> str:
         request_id = request_id_of(message.body)
         job = self.store.get(request_id) if request_id else None
         if job is None:
@@ -181,7 +199,10 @@ class DeadLetters:
         if not self.store.give_up(job, UNPROCESSABLE, 500):
             current = self.store.get(job.request_id)
             if current is not None and not current.terminal:
-                raise RetryLater("a worker still holds the job", seconds=30)
+                raise RetryLater(
+                    "a worker still holds the job",
+                    seconds=max(1, int(current.lease_expires_at - self._clock()) + 1),
+                )
             return "ended meanwhile"
         logger.error("Job failed after every delivery", extra={"request_id": job.request_id})
         metrics.add_metric(name="JobsDeadLettered", unit="Count", value=1)

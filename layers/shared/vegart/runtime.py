@@ -8,6 +8,8 @@ patching module globals.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from functools import cached_property
 
 from .aws import AwsClients
@@ -31,9 +33,19 @@ from .webhook_targets import TargetPolicy
 class Wiring:
     """One function instance's collaborators, each made when first asked for."""
 
-    def __init__(self, config: Settings, clients: AwsClients | None = None) -> None:
+    def __init__(
+        self,
+        config: Settings,
+        clients: AwsClients | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.config = config
         self.clients = clients or AwsClients(config.aws_endpoint_url)
+        #: How the instance waits out a back-off: a retry's, a job worker's second look at a
+        #: job not written yet. The system's on Lambda; one that returns at once in a test,
+        #: set before the instance's first event (``devkit.functions.load_function``).
+        self.sleep = sleep
 
     @cached_property
     def render_service(self) -> RenderService:
@@ -80,21 +92,17 @@ class Wiring:
 
     @cached_property
     def job_queue(self) -> MessageQueue:
-        return MessageQueue(
-            self.config.job_queue_url,
-            self.clients.sqs,
-            purpose="render queue",
-            error_metric="JobQueueErrors",
+        return self._queue(self.config.job_queue_url, "render queue", "JobQueueErrors")
+
+    @cached_property
+    def job_dead_letter_queue(self) -> MessageQueue:
+        return self._queue(
+            self.config.job_dead_letter_queue_url, "dead-letter queue", "JobQueueErrors"
         )
 
     @cached_property
     def webhook_queue(self) -> MessageQueue:
-        return MessageQueue(
-            self.config.webhook_queue_url,
-            self.clients.sqs,
-            purpose="webhook queue",
-            error_metric="WebhookQueueErrors",
-        )
+        return self._queue(self.config.webhook_queue_url, "webhook queue", "WebhookQueueErrors")
 
     @cached_property
     def webhook_outbox(self) -> WebhookOutbox:
@@ -137,17 +145,25 @@ class Wiring:
     def job_worker(self) -> JobWorker:
         """The worker's side: render a job through the v1 path, record its end."""
         return JobWorker(
-            self.job_render_service, self.job_store, self.job_queue, self.webhook_outbox
+            self.job_render_service,
+            self.job_store,
+            self.job_queue,
+            self.webhook_outbox,
+            sleep=self.sleep,
         )
 
     @cached_property
     def dead_letters(self) -> DeadLetters:
         """The dead-letter handler's side: fail the jobs no worker could finish."""
-        return DeadLetters(self.job_store, self.webhook_outbox)
+        return DeadLetters(self.job_store, self.webhook_outbox, self.job_dead_letter_queue)
+
+    def _queue(self, url: str, purpose: str, error_metric: str) -> MessageQueue:
+        return MessageQueue(url, self.clients.sqs, purpose=purpose, error_metric=error_metric)
 
     def _render_service(self, ledger: CreditLedger | None) -> RenderService:
         config, clients = self.config, self.clients
         leases = (
             RenderLeases(config.leases_table, clients.dynamodb) if config.leases_table else None
         )
-        return RenderService(make_backend(config, clients), self.cache, ledger, leases=leases)
+        backend = make_backend(config, clients, sleep=self.sleep)
+        return RenderService(backend, self.cache, ledger, leases=leases)

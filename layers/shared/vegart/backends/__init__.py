@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from ..aws import AwsClients
 from ..config import ConfigurationError, Settings
 from ..credentials import SecretKey
 from .base import Backend
 
 
-def make_backend(settings: Settings, clients: AwsClients) -> Backend:
-    """The backend a deployment asked for; an unknown name is a configuration error."""
+def make_backend(
+    settings: Settings, clients: AwsClients, *, sleep: Callable[[float], None] = time.sleep
+) -> Backend:
+    """The backend a deployment asked for, waiting out its retries' back-off with ``sleep``;
+    an unknown name is a configuration error."""
     if settings.backend == "segmind":
         from .segmind import SegmindBackend  # noqa: PLC0415 - only the chosen backend loads
 
@@ -18,7 +24,7 @@ def make_backend(settings: Settings, clients: AwsClients) -> Backend:
             settings.secret_cache_seconds,
             client=clients.secretsmanager,
         )
-        return SegmindBackend(settings.segmind_base_url, key)
+        return SegmindBackend(settings.segmind_base_url, key, sleep=sleep)
     if settings.backend == "sagemaker":
         from .sagemaker import SageMakerBackend  # noqa: PLC0415
 
@@ -28,6 +34,7 @@ def make_backend(settings: Settings, clients: AwsClients) -> Backend:
             settings.sagemaker_endpoint,
             clients.sagemaker_runtime,
             component=settings.sagemaker_component,
+            sleep=sleep,
         )
     raise _unknown(settings)
 

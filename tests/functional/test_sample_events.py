@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import responses
 
+from devkit.clock import no_wait
 from devkit.context import still_context
 from devkit.events import header
 from devkit.functions import load_function
@@ -32,7 +33,7 @@ def test_every_sample_event_is_covered() -> None:
 @pytest.mark.parametrize(("name", "status"), sorted(EXPECTED.items()))
 def test_a_sample_event_gets_its_answer(aws: dict[str, Any], name: str, status: int) -> None:
     event = json.loads((EVENTS / f"{name}.json").read_text())
-    fn = load_function("jobs" if name == "submit" else "render")
+    fn = load_function("jobs" if name == "submit" else "render", sleep=no_wait)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as upstream:
         upstream.add(
             responses.POST,

@@ -15,18 +15,18 @@ from typing import Any
 import boto3
 import pytest
 
+from devkit.clock import no_wait
 from devkit.context import still_context
 from devkit.events import api_event, header, response_body, response_json
 from devkit.functions import load_function
 from devkit.sagemaker_endpoint import SageMakerEndpoint
 from mock_server import render_jpeg
-from tests.conftest import CLIENT_CREDITS
+from tests.helpers.deployment import CLIENT_CREDITS, credits
+from tests.helpers.functions import Jobs
 from vegart import job_worker
 from vegart.backends.sagemaker import NO_CAPACITY_RETRY_AFTER_SECONDS
 from vegart.errors import NoCapacity
 from vegart.keys import KeyStore
-
-from .conftest import Jobs, credits
 
 ENDPOINT = "vegart-render-local"
 COMPONENT = "vegart-render-local"
@@ -49,7 +49,7 @@ def endpoint(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[S
 def test_v1_at_zero_copies_is_a_429_at_once_that_costs_nothing(
     endpoint: SageMakerEndpoint, aws: dict[str, Any], keys: KeyStore, s3: Any
 ) -> None:
-    fn = load_function("render")
+    fn = load_function("render", sleep=no_wait)
     answer = fn.lambda_handler(api_event(FOX), still_context())
     assert answer["statusCode"] == 429
     assert header(answer, "Retry-After") == str(NO_CAPACITY_RETRY_AFTER_SECONDS)
@@ -65,7 +65,7 @@ def test_v1_at_zero_copies_is_a_429_at_once_that_costs_nothing(
 def test_v1_renders_once_a_copy_is_up(
     endpoint: SageMakerEndpoint, aws: dict[str, Any], keys: KeyStore
 ) -> None:
-    fn = load_function("render")
+    fn = load_function("render", sleep=no_wait)
     assert fn.lambda_handler(api_event(FOX), still_context())["statusCode"] == 429
     endpoint.scale_to(1)
     answer = fn.lambda_handler(api_event(FOX), still_context())

@@ -19,11 +19,10 @@ from standardwebhooks.webhooks import Webhook
 
 from devkit.events import response_json
 from devkit.webhook_receiver import HANG, WebhookReceiver
+from tests.helpers.functions import Jobs
 from vegart.jobs import WEBHOOK_DELIVERED, WEBHOOK_EXHAUSTED, WEBHOOK_GONE, WEBHOOK_RETRYING
-from vegart.webhook_sender import ATTEMPT_TIMEOUT_SECONDS, RETRY_SCHEDULE_SECONDS, WebhookSender
+from vegart.webhook_sender import ATTEMPT_TIMEOUT_SECONDS, WebhookSender
 from vegart.webhook_targets import TargetPolicy
-
-from .conftest import Jobs
 
 PROMPT = {"prompt": "a lighthouse at dusk", "seed": 11}
 
@@ -177,13 +176,6 @@ def test_every_attempt_failing_ends_exhausted_after_the_schedule(jobs: Jobs) -> 
     assert len(shown["webhook_attempts"]) == 3
     assert shown["status"] == "COMPLETED"  # the job itself is untouched by its receiver
     assert jobs.waiting("webhook_queue_url") == 0
-
-
-def test_the_schedule_retries_for_at_least_an_hour_soon_at_first() -> None:
-    assert sum(RETRY_SCHEDULE_SECONDS) >= 3600
-    assert RETRY_SCHEDULE_SECONDS[0] <= 10
-    assert list(RETRY_SCHEDULE_SECONDS) == sorted(RETRY_SCHEDULE_SECONDS)
-    assert max(RETRY_SCHEDULE_SECONDS) <= 12 * 3600  # SQS's longest visibility timeout
 
 
 def test_a_failed_attempt_asks_the_queue_for_the_message_back_on_schedule(jobs: Jobs) -> None:

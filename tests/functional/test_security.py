@@ -1,4 +1,4 @@
-"""No secret and no prompt in the logs; each function's role names only its own resources.
+"""No secret and no prompt in the logs (least privilege: tests/infra/test_roles_name_their_own.py).
 
 Both functions run in process (moto for AWS, ``responses`` for Segmind) with the gateway's
 logger at DEBUG, through success, refusals and every kind of upstream failure. What Lambda
@@ -23,13 +23,14 @@ import pytest
 import requests
 import responses
 
+from devkit.clock import no_wait
 from devkit.context import still_context
 from devkit.deployment import SEGMIND_TEST_KEY
 from devkit.events import CLIENT_KEY, api_event, key_check_event
 from devkit.functions import load_function
 from devkit.moto import add_key
 from mock_server import render_jpeg
-from tests.infra.conftest import as_deployed, load_template, translate
+from tests.helpers.functions import Broken
 from vegart.keys import DISABLED, KeyStore, key_id
 from vegart.observability import logger
 
@@ -215,8 +216,6 @@ def test_an_upstream_failure_logs_no_prompt_or_key(
 def test_an_unexpected_fault_logs_no_prompt_or_key(
     fn: ModuleType, logs: Logs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.unit.test_render_function import Broken
-
     monkeypatch.setattr(fn.wiring, "render_service", Broken("the render service is broken"))
     response = invoke(fn, api_event({"prompt": PROMPT}))
     assert response["statusCode"] == 500
@@ -279,156 +278,6 @@ def test_the_keys_table_being_down_tells_no_key(
 
 # -- least privilege -------------------------------------------------------------------------
 
-#: The resources each role may name: its function's own, and nothing of the other's.
-OWN_RESOURCES = {
-    "RenderFunctionRole": {
-        "RenderLogGroup",
-        "CacheBucket",
-        "KeysTable",
-        "RenderLeasesTable",
-        "SegmindApiKeySecret",
-        "RenderEndpoint",
-        "RenderComponent",
-    },
-    "AuthorizerFunctionRole": {"AuthorizerLogGroup", "KeysTable"},
-    "RenderModelRole": {"RenderEndpointLogGroup"},
-    # The jobs function never renders: no secret, no endpoint, no leases.
-    "JobsFunctionRole": {
-        "JobsLogGroup",
-        "CacheBucket",
-        "KeysTable",
-        "JobsTable",
-        "JobQueue",
-        "WebhookQueue",
-    },
-    "JobWorkerFunctionRole": {
-        "JobWorkerLogGroup",
-        "JobQueue",
-        "WebhookQueue",
-        "CacheBucket",
-        "KeysTable",
-        "JobsTable",
-        "RenderLeasesTable",
-        "SegmindApiKeySecret",
-        "RenderEndpoint",
-        "RenderComponent",
-    },
-    "JobDeadLetterFunctionRole": {
-        "JobDeadLetterLogGroup",
-        "JobDeadLetterQueue",
-        "WebhookQueue",
-        "JobsTable",
-        "KeysTable",
-    },
-    # Its queue, the jobs it reports on, the keys' secrets, and the renders its URLs point at.
-    "WebhookSenderFunctionRole": {
-        "WebhookSenderLogGroup",
-        "WebhookQueue",
-        "JobsTable",
-        "KeysTable",
-        "CacheBucket",
-    },
-}
-DEPLOYMENTS = {
-    "segmind": {},
-    "segmind-tracing": {"EnableTracing": "true"},
-    "sagemaker-tracing": {
-        "Backend": "sagemaker",
-        "SageMakerModelDataUrl": "s3://vegart-models-example/vega-rt/model.tar.gz",
-        "EnableTracing": "true",
-    },
-}
-_SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z]+)?\}")
-
-
-def named_resources(node: Any, resources: set[str]) -> set[str]:
-    """The template resources a policy names through Ref, GetAtt or Sub."""
-    found: set[str] = set()
-    if isinstance(node, dict):
-        if "Ref" in node and node["Ref"] in resources:
-            found.add(node["Ref"])
-        if "Fn::GetAtt" in node:
-            target = node["Fn::GetAtt"]
-            name = target[0] if isinstance(target, list) else str(target).split(".")[0]
-            found.add(name)
-        if "Fn::Sub" in node:
-            sub = node["Fn::Sub"]
-            text, variables = (sub, {}) if isinstance(sub, str) else (sub[0], sub[1])
-            found |= {m for m in _SUB_NAME.findall(text) if m in resources}
-            found |= named_resources(variables, resources)
-        for key, value in node.items():
-            if key not in ("Fn::Sub",):
-                found |= named_resources(value, resources)
-    elif isinstance(node, list):
-        for item in node:
-            found |= named_resources(item, resources)
-    return found
-
-
-@pytest.fixture(scope="module")
-def deployments(monkeypatch_module: pytest.MonkeyPatch) -> dict[str, dict[str, Any]]:
-    template = load_template()
-    translated = translate(template)
-    return {
-        name: as_deployed(translated, template, parameters)
-        for name, parameters in DEPLOYMENTS.items()
-    }
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        yield patch
-
-
-@pytest.mark.parametrize("deployment", sorted(DEPLOYMENTS))
-def test_each_role_names_only_its_own_resources(
-    deployments: dict[str, dict[str, Any]], deployment: str
-) -> None:
-    stack = deployments[deployment]
-    resources = set(stack["Resources"])
-    roles = {
-        name: resource
-        for name, resource in stack["Resources"].items()
-        if resource["Type"] == "AWS::IAM::Role"
-    }
-    assert set(roles) <= set(OWN_RESOURCES), f"a role this test does not know: {sorted(roles)}"
-    for name, role in roles.items():
-        named = named_resources(role["Properties"].get("Policies", []), resources)
-        assert named <= OWN_RESOURCES[name], (name, sorted(named - OWN_RESOURCES[name]))
-    for renderer in ("RenderFunctionRole", "JobWorkerFunctionRole"):
-        render_names = named_resources(roles[renderer]["Properties"], resources)
-        if deployment.startswith("segmind"):
-            assert not {"RenderEndpoint", "RenderComponent"} & render_names
-            assert "SegmindApiKeySecret" in render_names
-        else:
-            assert "SegmindApiKeySecret" not in render_names
-            assert {"RenderEndpoint", "RenderComponent"} <= render_names
-
-
-@pytest.mark.parametrize("deployment", sorted(DEPLOYMENTS))
-def test_each_function_runs_as_its_own_role(
-    deployments: dict[str, dict[str, Any]], deployment: str
-) -> None:
-    stack = deployments[deployment]
-    functions = {
-        name: resource["Properties"]["Role"]
-        for name, resource in stack["Resources"].items()
-        if resource["Type"] == "AWS::Lambda::Function"
-    }
-    assert functions == {
-        name: {"Fn::GetAtt": [f"{name}Role", "Arn"]}
-        for name in (
-            "RenderFunction",
-            "AuthorizerFunction",
-            "JobsFunction",
-            "JobWorkerFunction",
-            "JobDeadLetterFunction",
-            "WebhookSenderFunction",
-        )
-    }
-
 
 def test_full_prompts_are_logged_only_when_the_operator_turns_them_on(
     fn: ModuleType,
@@ -438,7 +287,7 @@ def test_full_prompts_are_logged_only_when_the_operator_turns_them_on(
 ) -> None:
     assert invoke(fn, api_event({"prompt": PROMPT, "seed": 8}))["statusCode"] == 200
     monkeypatch.setenv("LOG_PROMPTS", "true")
-    telling = load_function("render")  # a deployment with LogPrompts=true
+    telling = load_function("render", sleep=no_wait)  # a deployment with LogPrompts=true
     assert invoke(telling, api_event({"prompt": PROMPT, "seed": 9}))["statusCode"] == 200
     rendered = [line for line in log_lines(logs()) if line.get("message") == "Rendered"]
     assert [line.get("prompt") for line in rendered] == [None, PROMPT]

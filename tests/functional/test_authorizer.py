@@ -15,7 +15,7 @@ from devkit.context import still_context
 from devkit.events import CLIENT_KEY, CLIENT_KEY_ID, key_check_event
 from devkit.functions import load_function
 from devkit.moto import add_key
-from vegart.keys import DISABLED, KeyStore, key_id
+from vegart.keys import DISABLED, KeyStore
 
 ARN_PREFIX = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod"
 LIMITED_KEY = "vg_limited-key-000000000000000"
@@ -95,8 +95,3 @@ def test_the_keys_table_being_down_lets_nothing_through(
         authorize(fn, key_check_event())
     # Not "Unauthorized" (a 401 would blame the client): API Gateway answers 500.
     assert str(raised.value) != "Unauthorized"
-
-
-def test_the_key_id_is_the_sha256_of_the_key() -> None:
-    assert key_id(CLIENT_KEY) == CLIENT_KEY_ID
-    assert len(CLIENT_KEY_ID) == 64

@@ -19,6 +19,7 @@ import boto3
 import pytest
 import responses
 
+from devkit.clock import no_wait
 from devkit.context import still_context
 from devkit.events import CLIENT_KEY_ID, api_event, header, response_body, response_json
 from devkit.functions import load_function
@@ -101,7 +102,7 @@ def image(request: Any) -> Answer:
 
 def burst(count: int = BURST, key_id: str = CLIENT_KEY_ID) -> list[dict[str, Any]]:
     """``count`` identical requests at once, each from a thread of its own."""
-    fn = load_function("render")
+    fn = load_function("render", sleep=no_wait)
     answers: list[dict[str, Any]] = []
     crashed: list[BaseException] = []
     start = threading.Barrier(count)
@@ -185,7 +186,7 @@ def test_a_holders_own_refusal_is_not_passed_to_its_watchers(
 ) -> None:
     """A holder refused for its own key (406) gives the lease back plainly: the next request
     renders, rather than answering another key's 406."""
-    fn = load_function("render")
+    fn = load_function("render", sleep=no_wait)
     broke = add_key(keys, "vg_" + "c" * 40, 0, label="broke")
     assert fn.lambda_handler(api_event(BODY, key_id=broke), still_context())["statusCode"] == 406
     (item,) = boto3.client("dynamodb").scan(TableName=aws["leases_table"])["Items"]
@@ -198,7 +199,7 @@ def test_a_holders_own_refusal_is_not_passed_to_its_watchers(
 
 
 def test_a_failed_render_gives_the_lease_back(aws: dict[str, Any], keys: KeyStore) -> None:
-    fn = load_function("render")
+    fn = load_function("render", sleep=no_wait)
     with responses.RequestsMock() as mock:
         mock.add(responses.POST, URL, status=400, json={"error": "prompt refused"})
         assert fn.lambda_handler(api_event(BODY), still_context())["statusCode"] == 400
@@ -231,12 +232,12 @@ def test_a_watcher_of_a_crashed_holder_renders_itself(
     aws: dict[str, Any], keys: KeyStore, deadline: None
 ) -> None:
     """A holder that never settles (its instance died) is taken over once its time is up."""
-    service = load_function("render").wiring.render_service
+    service = load_function("render", sleep=no_wait).wiring.render_service
     key = cache_key(service.spec(parse_render_request(json.dumps(BODY).encode())))
     client = boto3.client("dynamodb")
     crashed = RenderLeases(aws["leases_table"], lambda: client, clock=lambda: 0.0)
     assert crashed.acquire(key, seconds=1).token is not None  # expired long ago, never settled
-    fn = load_function("render")
+    fn = load_function("render", sleep=no_wait)
     with responses.RequestsMock() as mock:
         mock.add_callback(responses.POST, URL, callback=image)
         answer = fn.lambda_handler(api_event(BODY), still_context())
@@ -247,7 +248,7 @@ def test_without_the_leases_table_requests_still_render(
     aws: dict[str, Any], keys: KeyStore
 ) -> None:
     boto3.client("dynamodb").delete_table(TableName=aws["leases_table"])
-    fn = load_function("render")
+    fn = load_function("render", sleep=no_wait)
     with responses.RequestsMock() as mock:
         mock.add(responses.POST, URL, body=render_jpeg(BODY["prompt"], 4242, 4))
         response = fn.lambda_handler(api_event(BODY), still_context())

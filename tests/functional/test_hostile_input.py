@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import responses
 
+from devkit.clock import no_wait
 from devkit.context import still_context
 from devkit.events import api_event, header, preflight_event, response_body, response_json
 from devkit.functions import load_function
@@ -347,7 +348,7 @@ def test_a_body_in_another_format_is_a_400_that_does_not_quote_it(
 def fn_with_origins(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """The render function of a deployment that allows a list of origins (not "*")."""
     monkeypatch.setenv("ALLOWED_ORIGINS", ORIGINS)
-    return load_function("render")
+    return load_function("render", sleep=no_wait)
 
 
 #: What a request from no allowed origin is answered: the deployment's first allowed origin.

@@ -71,3 +71,10 @@ def test_s3_faults_are_counted(cache: RenderCache, aws: dict[str, Any]) -> None:
     RenderCache("no-such-bucket", cache._s3).get(KEY)
     assert "CacheErrors" in metrics.metric_set
     metrics.clear_metrics()
+
+
+def test_a_cached_object_too_large_for_an_image_is_not_read(aws: dict[str, Any]) -> None:
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=str(aws["bucket"]), Key="v1/planted.jpg", Body=b"\xff" * (9 * 2**20))
+    cache = RenderCache(str(aws["bucket"]), lambda: s3)
+    assert cache.get("v1/planted.jpg") is None

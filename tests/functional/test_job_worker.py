@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 import boto3
@@ -15,12 +16,13 @@ from devkit.context import still_context
 from devkit.event_source import sqs_record
 from devkit.events import api_event, response_json
 from mock_server import render_jpeg
-from tests.conftest import CLIENT_CREDITS
+from tests.helpers.deployment import CLIENT_CREDITS, credits
+from tests.helpers.functions import URL, Jobs
 from vegart import job_worker
-from vegart.jobs import new_request_id
+from vegart.credits import CreditLedger
+from vegart.jobs import JobStore, new_request_id
 from vegart.keys import KeyStore
-
-from .conftest import URL, Jobs, credits
+from vegart.queues import Message, RetryLater
 
 FOX = {"prompt": "a fox in the snow", "seed": 7}
 
@@ -186,6 +188,36 @@ def test_a_message_whose_every_delivery_fails_ends_failed_through_the_dead_lette
     body = status_of(jobs, request_id)
     assert body["status"] == "FAILED"
     assert body["error"] == "The render could not be completed; please submit it again"
+    assert credits(keys) == CLIENT_CREDITS
+
+
+def test_a_dead_letter_whose_job_a_dead_worker_holds_comes_back_when_its_lease_ends(
+    jobs: Jobs, keys: KeyStore
+) -> None:
+    request_id = jobs.submitted(FOX)
+    now = float(int(time.time()))  # whole seconds: the lease ends on a second
+    dynamodb = boto3.client("dynamodb")
+    ledger = CreditLedger(jobs.aws["keys_table"], lambda: dynamodb)
+    store = JobStore(jobs.aws["jobs_table"], lambda: dynamodb, ledger, clock=lambda: now)
+    queued = store.get(request_id)
+    assert queued is not None
+    assert store.claim(queued, 40) is not None  # by a worker that died holding it
+    asked: list[tuple[str, int]] = []
+
+    class Queue:
+        def retry_in(self, receipt_handle: str, seconds: int) -> None:
+            asked.append((receipt_handle, seconds))
+
+    outbox = jobs.dead_letters.wiring.webhook_outbox
+    dead_letters = job_worker.DeadLetters(store, outbox, Queue(), clock=lambda: now)  # type: ignore[arg-type]
+    message = Message(json.dumps({"request_id": request_id}), "receipt-1", now - 100)
+    with pytest.raises(RetryLater):
+        dead_letters.handle(message)
+    assert asked == [("receipt-1", 41)]  # just after the lease, not the queue's 60 s
+    assert status_of(jobs, request_id)["status"] == "PROCESSING"
+    now += 41
+    assert dead_letters.handle(message) == "failed"
+    assert status_of(jobs, request_id)["status"] == "FAILED"
     assert credits(keys) == CLIENT_CREDITS
 
 

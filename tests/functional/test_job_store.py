@@ -9,64 +9,35 @@ from typing import Any
 import boto3
 import pytest
 
+from devkit.clock import FakeClock
 from devkit.events import CLIENT_KEY_ID
-from tests.conftest import CLIENT_CREDITS
-from vegart.cache_key import RenderSpec, cache_key
+from tests.helpers.deployment import CLIENT_CREDITS, credits
+from tests.helpers.jobs import SUBMITTED_AT, new_job
 from vegart.credits import CreditLedger
 from vegart.errors import ContractError
 from vegart.jobs import (
     COMPLETED,
-    CREDIT_HELD,
     CREDIT_RETURNED,
     CREDIT_SPENT,
     CREDIT_VOID,
     FAILED,
     PROCESSING,
-    QUEUED,
     RECORD_RETENTION_SECONDS,
-    Job,
     JobStore,
-    is_request_id,
-    new_request_id,
 )
 from vegart.keys import DISABLED, KeyStore
 
-from .conftest import credits
 
-SPEC = RenderSpec("segmind", "segmind-vega-rt-v1", "a fox in the snow", 7, 4, 1024, 1024)
-
-
-class Clock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(SUBMITTED_AT)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(aws: dict[str, Any], clock: Clock) -> JobStore:
+def store(aws: dict[str, Any], clock: FakeClock) -> JobStore:
     client = boto3.client("dynamodb")
     ledger = CreditLedger(aws["keys_table"], lambda: client)
     return JobStore(aws["jobs_table"], lambda: client, ledger, clock=clock)
-
-
-def new_job(clock: Clock, key_id: str = CLIENT_KEY_ID) -> Job:
-    return Job(
-        request_id=new_request_id(),
-        key_id=key_id,
-        status=QUEUED,
-        spec=SPEC,
-        render_key=cache_key(SPEC),
-        created_at=clock.now,
-        updated_at=clock.now,
-        give_up_at=clock.now + 900,
-    )
 
 
 def job_count(aws: dict[str, Any]) -> int:
@@ -76,35 +47,11 @@ def job_count(aws: dict[str, Any]) -> int:
 # -- ids -------------------------------------------------------------------------------------
 
 
-def test_request_ids_are_random_version_4_uuids() -> None:
-    ids = {new_request_id() for _ in range(1000)}
-    assert len(ids) == 1000
-    assert all(is_request_id(request_id) for request_id in ids)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "",
-        "nope",
-        "6d64edd9-8082-4b04-9d5d-2fa74746128",  # one short
-        "6d64edd9-8082-4b04-9d5d-2fa7474612833",  # one long
-        "6D64EDD9-8082-4B04-9D5D-2FA747461283",  # not as we write them
-        "6d64edd9-8082-1b04-9d5d-2fa747461283",  # version 1
-        "6d64edd9-8082-4b04-9d5d-2fa747461283/status",
-        "6d64edd9-8082-4b04-9d5d-2fa74746128%",
-        "x" * 10_000,
-    ],
-)
-def test_anything_else_is_not_an_id(text: str) -> None:
-    assert not is_request_id(text)
-
-
 # -- submit ----------------------------------------------------------------------------------
 
 
 def test_a_submit_writes_the_job_and_holds_its_credit(
-    store: JobStore, clock: Clock, keys: KeyStore
+    store: JobStore, clock: FakeClock, keys: KeyStore
 ) -> None:
     job = new_job(clock)
     store.submit(job)
@@ -119,7 +66,7 @@ def test_a_submit_writes_the_job_and_holds_its_credit(
 )
 def test_a_refused_hold_writes_no_job(
     store: JobStore,
-    clock: Clock,
+    clock: FakeClock,
     keys: KeyStore,
     aws: dict[str, Any],
     change: dict[str, Any],
@@ -133,7 +80,7 @@ def test_a_refused_hold_writes_no_job(
 
 
 def test_a_key_that_does_not_exist_writes_no_job(
-    store: JobStore, clock: Clock, aws: dict[str, Any]
+    store: JobStore, clock: FakeClock, aws: dict[str, Any]
 ) -> None:
     with pytest.raises(ContractError) as refused:
         store.submit(new_job(clock, key_id="0" * 64))
@@ -142,7 +89,7 @@ def test_a_key_that_does_not_exist_writes_no_job(
 
 
 def test_the_job_store_down_is_a_500_and_charges_nothing(
-    store: JobStore, clock: Clock, keys: KeyStore, aws: dict[str, Any]
+    store: JobStore, clock: FakeClock, keys: KeyStore, aws: dict[str, Any]
 ) -> None:
     boto3.client("dynamodb").delete_table(TableName=aws["jobs_table"])
     with pytest.raises(ContractError) as failed:
@@ -151,7 +98,7 @@ def test_the_job_store_down_is_a_500_and_charges_nothing(
     assert credits(keys) == CLIENT_CREDITS
 
 
-def test_a_record_round_trips(store: JobStore, clock: Clock) -> None:
+def test_a_record_round_trips(store: JobStore, clock: FakeClock) -> None:
     job = replace(
         new_job(clock),
         status=COMPLETED,
@@ -166,7 +113,7 @@ def test_a_record_round_trips(store: JobStore, clock: Clock) -> None:
 # -- a worker's claim ------------------------------------------------------------------------
 
 
-def test_one_claim_at_a_time(store: JobStore, clock: Clock) -> None:
+def test_one_claim_at_a_time(store: JobStore, clock: FakeClock) -> None:
     job = new_job(clock)
     store.submit(job)
     first = store.claim(job, 30)
@@ -176,7 +123,7 @@ def test_one_claim_at_a_time(store: JobStore, clock: Clock) -> None:
     assert store.claim(job, 30) is None  # a duplicate delivery, while the first works
 
 
-def test_a_claim_whose_lease_ran_out_is_taken_over(store: JobStore, clock: Clock) -> None:
+def test_a_claim_whose_lease_ran_out_is_taken_over(store: JobStore, clock: FakeClock) -> None:
     job = new_job(clock)
     store.submit(job)
     crashed = store.claim(job, 30)
@@ -190,7 +137,7 @@ def test_a_claim_whose_lease_ran_out_is_taken_over(store: JobStore, clock: Clock
     assert store.complete(successor, cache_hit=False)
 
 
-def test_a_released_claim_can_be_taken_at_once(store: JobStore, clock: Clock) -> None:
+def test_a_released_claim_can_be_taken_at_once(store: JobStore, clock: FakeClock) -> None:
     job = new_job(clock)
     store.submit(job)
     claimed = store.claim(job, 30)
@@ -202,7 +149,9 @@ def test_a_released_claim_can_be_taken_at_once(store: JobStore, clock: Clock) ->
 # -- ends ------------------------------------------------------------------------------------
 
 
-def test_a_rendered_job_spends_its_credit(store: JobStore, clock: Clock, keys: KeyStore) -> None:
+def test_a_rendered_job_spends_its_credit(
+    store: JobStore, clock: FakeClock, keys: KeyStore
+) -> None:
     job = new_job(clock)
     store.submit(job)
     claimed = store.claim(job, 30)
@@ -217,7 +166,7 @@ def test_a_rendered_job_spends_its_credit(store: JobStore, clock: Clock, keys: K
 
 
 def test_a_job_found_in_the_cache_gives_its_credit_back(
-    store: JobStore, clock: Clock, keys: KeyStore
+    store: JobStore, clock: FakeClock, keys: KeyStore
 ) -> None:
     job = new_job(clock)
     store.submit(job)
@@ -231,7 +180,7 @@ def test_a_job_found_in_the_cache_gives_its_credit_back(
 
 
 def test_a_failed_job_gives_its_credit_back_once(
-    store: JobStore, clock: Clock, keys: KeyStore
+    store: JobStore, clock: FakeClock, keys: KeyStore
 ) -> None:
     job = new_job(clock)
     store.submit(job)
@@ -250,7 +199,7 @@ def test_a_failed_job_gives_its_credit_back_once(
     assert credits(keys) == CLIENT_CREDITS
 
 
-def test_an_ended_job_cannot_end_again(store: JobStore, clock: Clock, keys: KeyStore) -> None:
+def test_an_ended_job_cannot_end_again(store: JobStore, clock: FakeClock, keys: KeyStore) -> None:
     job = new_job(clock)
     store.submit(job)
     claimed = store.claim(job, 30)
@@ -261,7 +210,9 @@ def test_an_ended_job_cannot_end_again(store: JobStore, clock: Clock, keys: KeyS
     assert credits(keys) == CLIENT_CREDITS - 1
 
 
-def test_giving_up_waits_for_a_live_claim(store: JobStore, clock: Clock, keys: KeyStore) -> None:
+def test_giving_up_waits_for_a_live_claim(
+    store: JobStore, clock: FakeClock, keys: KeyStore
+) -> None:
     job = new_job(clock)
     store.submit(job)
     claimed = store.claim(job, 30)
@@ -275,7 +226,7 @@ def test_giving_up_waits_for_a_live_claim(store: JobStore, clock: Clock, keys: K
     assert not store.complete(claimed, cache_hit=False)  # the slow worker lost its job
 
 
-def test_a_queued_job_can_be_given_up(store: JobStore, clock: Clock, keys: KeyStore) -> None:
+def test_a_queued_job_can_be_given_up(store: JobStore, clock: FakeClock, keys: KeyStore) -> None:
     job = new_job(clock)
     store.submit(job)
     assert store.give_up(job, "The render could not be completed", 500)
@@ -284,7 +235,7 @@ def test_a_queued_job_can_be_given_up(store: JobStore, clock: Clock, keys: KeySt
 
 
 def test_a_deleted_keys_job_still_ends(
-    store: JobStore, clock: Clock, keys: KeyStore, aws: dict[str, Any]
+    store: JobStore, clock: FakeClock, keys: KeyStore, aws: dict[str, Any]
 ) -> None:
     job = new_job(clock)
     store.submit(job)
@@ -298,7 +249,7 @@ def test_a_deleted_keys_job_still_ends(
     assert keys.get(CLIENT_KEY_ID) is None  # no refund brought back a key without a record
 
 
-def test_records_stay_a_day_after_their_job_ends(store: JobStore, clock: Clock) -> None:
+def test_records_stay_a_day_after_their_job_ends(store: JobStore, clock: FakeClock) -> None:
     job = new_job(clock)
     store.submit(job)
     claimed = store.claim(job, 30)
@@ -310,14 +261,3 @@ def test_records_stay_a_day_after_their_job_ends(store: JobStore, clock: Clock) 
     )["Item"]
     assert int(item["expires_at"]["N"]) == int(clock.now + RECORD_RETENTION_SECONDS)
     assert RECORD_RETENTION_SECONDS >= 3600  # the contract's hour, at least
-
-
-def test_a_job_is_stale_only_past_its_time_and_unheld(clock: Clock) -> None:
-    job = new_job(clock)
-    assert not job.stale(clock.now)
-    assert job.stale(job.give_up_at)
-    held = replace(job, status=PROCESSING, lease_expires_at=job.give_up_at + 60)
-    assert not held.stale(job.give_up_at + 1)
-    assert held.stale(job.give_up_at + 61)
-    assert not replace(job, status=COMPLETED).stale(job.give_up_at + 1)
-    assert job.credit == CREDIT_HELD

@@ -11,15 +11,15 @@ import boto3
 import pytest
 import responses
 
+from devkit.clock import no_wait
 from devkit.context import still_context
 from devkit.events import CLIENT_KEY_ID, api_event, header, response_json
 from devkit.functions import load_function
 from devkit.moto import add_key
-from tests.conftest import CLIENT_CREDITS
+from tests.helpers.deployment import CLIENT_CREDITS, credits
+from tests.helpers.functions import Jobs
 from vegart.jobs import RECORD_RETENTION_SECONDS
 from vegart.keys import DISABLED, KeyStore
-
-from .conftest import Jobs, credits
 
 BASE = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/Prod"
 OTHER_KEY = "vg_another-clients-key-0000000000"
@@ -322,7 +322,7 @@ def test_the_jobs_function_never_builds_a_backend(
     # A sagemaker deployment names its endpoint only to the renderers: submit must not need it.
     monkeypatch.setenv("VEGART_BACKEND", "sagemaker")
     monkeypatch.delenv("SAGEMAKER_ENDPOINT_NAME", raising=False)
-    fn = load_function("jobs")
+    fn = load_function("jobs", sleep=no_wait)
     answer = fn.lambda_handler(
         api_event({"prompt": "a fox"}, path="/v2/segmind-vega-rt-v1"), still_context()
     )

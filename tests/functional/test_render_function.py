@@ -24,20 +24,11 @@ from devkit.events import (
     response_json,
 )
 from mock_server import render_jpeg
+from tests.helpers.functions import Broken
 from vegart.jpeg import jpeg_size
 
 URL = "https://api.segmind.test/v1/segmind-vega-rt-v1"
 PROMPT = {"prompt": "a lighthouse at dusk", "seed": 758143278}
-
-
-class Broken:
-    """A render service with a bug in it: whatever it is asked, an unexpected exception."""
-
-    def __init__(self, detail: str) -> None:
-        self.detail = detail
-
-    def image_for(self, *_: Any) -> Any:
-        raise RuntimeError(self.detail)
 
 
 def invoke(fn: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
