@@ -110,12 +110,15 @@ def measure(checkout: Path, arguments: list[str], env: dict[str, str], log: Path
 
 def worktree(revision: str, into: Path) -> Path:
     """``revision`` checked out beside this one, sharing its venv (and the tools in it that
-    tests find under ``.venv``: checkov, the SAM CLI, the inference toolkit)."""
+    tests find under ``.venv``: checkov, the SAM CLI, the inference toolkit) and the
+    ``shared`` folder beside the repository."""
     subprocess.run(
         ["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(into), revision],
         check=True,
     )
     (into / ".venv").symlink_to(ROOT / ".venv")
+    if (ROOT.parent / "shared").is_dir():
+        (into.parent / "shared").symlink_to(ROOT.parent / "shared")
     return into
 
 

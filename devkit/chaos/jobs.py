@@ -154,9 +154,15 @@ def _p99(samples: list[float]) -> float:
 
 
 def plan_jobs(
-    rng: random.Random, count: int, chaos_key: str, empty_key: str, tag: str
+    rng: random.Random,
+    count: int,
+    chaos_key: str,
+    empty_key: str,
+    tag: str,
+    *,
+    hot_prompts: int = HOT_PROMPTS,
 ) -> list[Job]:
-    hot = [(f"jobs {tag} hot {n}", rng.randrange(10**9)) for n in range(HOT_PROMPTS)]
+    hot = [(f"jobs {tag} hot {n}", rng.randrange(10**9)) for n in range(hot_prompts)]
     planned = []
     for index in range(count):
         kind = rng.choices(list(KIND_WEIGHTS), list(KIND_WEIGHTS.values()))[0]
@@ -190,14 +196,19 @@ def run_job_chaos(
     seed: int = 20261201,
     failure_rate: float = 0.2,
     bound_seconds: float = 600.0,
+    hot_prompts: int = HOT_PROMPTS,
     progress: Callable[[str], None] | None = None,
 ) -> JobsReport:
-    """Run the v2 chaos against ``stack`` (best started with worker kills) and check it."""
+    """Run the v2 chaos against ``stack`` (best started with worker kills) and check it.
+
+    ``hot_prompts`` are the few prompts that a third of the jobs repeat (hits, coalescing):
+    a short run wants fewer, so that it repeats each of them for certain."""
     say = progress or (lambda _: None)
     rng = random.Random(seed)
     keys = make_keys(stack, credits=100_000)
-    planned = plan_jobs(rng, jobs, keys.chaos, keys.empty, f"{seed}-{time.time_ns()}")
-    renders = sum(j.kind in ("fresh", "random_seed") for j in planned) + HOT_PROMPTS
+    tag = f"{seed}-{time.time_ns()}"
+    planned = plan_jobs(rng, jobs, keys.chaos, keys.empty, tag, hot_prompts=hot_prompts)
+    renders = sum(j.kind in ("fresh", "random_seed") for j in planned) + hot_prompts
     mock_plan = backend_plan(rng, int(renders * 1.3), failure_rate, hangs=0)
     stack.mock.reset()
     stack.mock.enqueue(*mock_plan)
