@@ -18,10 +18,12 @@ from pathlib import Path
 
 from .context import LambdaContext
 from .functions import load_handler
+from .offline_dns import use_offline_dns_if_asked
 
 
 def main(argv: list[str]) -> int:
     code_dir, handler_name, name, timeout = argv
+    use_offline_dns_if_asked()
     answers = sys.stdout
     sys.stdout = sys.stderr  # the function's own printing is its log, never an answer
     handler = load_handler(Path(code_dir), handler_name)

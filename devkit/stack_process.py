@@ -21,6 +21,7 @@ from mock_server import MockAdmin
 
 from .deployment import function_env
 from .functions import ROOT
+from .offline_dns import OFFLINE_DNS
 
 #: Longer than a start takes on a busy machine: a guard against a stack that never starts.
 START_SECONDS = 120.0
@@ -68,6 +69,9 @@ def launch(*arguments: str, env: Mapping[str, str] | None = None) -> subprocess.
     """``python -m local_stack --json`` on free ports (render delay 0 unless ``arguments``
     say otherwise); nothing is read from it yet."""
     free_ports = {"VEGART_PORT": "0", "VEGART_AWS_PORT": "0", "VEGART_MOCK_PORT": "0"}
+    # A webhook's host is resolved without a DNS query (devkit.offline_dns): tests and
+    # benchmarks name hosts that do not exist, and send nothing off this machine.
+    free_ports[OFFLINE_DNS] = "1"
     return subprocess.Popen(
         [sys.executable, "-m", "local_stack", "--json", "--render-delay-ms", "0", *arguments],
         cwd=ROOT,

@@ -20,6 +20,7 @@ import warnings
 from typing import Any
 
 from devkit.lambda_instances import KillPlan
+from devkit.offline_dns import use_offline_dns_if_asked
 
 from .console import FunctionOutput
 from .stack import STACK_NAME, LocalStack, StackOptions, StartupError
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     crashes.add_argument("--chaos-seed", type=int, default=0, help="the draws' seed")
     args = parser.parse_args(argv)
+    use_offline_dns_if_asked()
     overrides: dict[str, Any] = {}
     if args.port is not None:
         overrides["port"] = args.port

@@ -67,6 +67,8 @@ _AWS_ENV = {
 
 
 BACKENDS = ("mock", "segmind", "sagemaker")
+#: ``VEGART_WEBHOOK_POLICY``: loopback allowed (the default), or a deployment's own rules.
+WEBHOOK_POLICIES = ("local", "deployed")
 
 
 class StartupError(Exception):
@@ -91,6 +93,9 @@ class StackOptions:
     parameters: Mapping[str, str] = field(default_factory=dict)
     #: Invocations to kill on purpose, by function (crash tests, chaos runs).
     kills: Mapping[str, KillPlan] = field(default_factory=dict)
+    #: Where webhooks may point: ``local`` lets loopback through (a receiver on this
+    #: machine), ``deployed`` applies a deployment's policy (public addresses only, https).
+    webhook_policy: str = "local"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> StackOptions:
@@ -117,6 +122,12 @@ class StackOptions:
                 "VEGART_BACKEND=sagemaker needs SAGEMAKER_LOCAL_URL, the model server's URL "
                 "(such as http://127.0.0.1:8080), or unset VEGART_BACKEND to render with the mock"
             )
+        webhook_policy = env.get("VEGART_WEBHOOK_POLICY", "").strip().lower() or "local"
+        if webhook_policy not in WEBHOOK_POLICIES:
+            raise StartupError(
+                f"VEGART_WEBHOOK_POLICY must be one of {', '.join(WEBHOOK_POLICIES)}, not "
+                f"{webhook_policy!r}"
+            )
         api_key = env.get("VEGART_API_KEY") or DEMO_KEY
         if len(api_key) < MIN_KEY_LENGTH or api_key != api_key.strip():
             raise StartupError(
@@ -134,6 +145,7 @@ class StackOptions:
             "sagemaker_url": sagemaker_url if backend == "sagemaker" else "",
             "segmind_api_key": segmind_key if backend == "segmind" else "",
             "services_host": env.get("VEGART_SERVICES_HOST", "127.0.0.1"),
+            "webhook_policy": webhook_policy,
         }
         options.update(overrides)
         return cls(**options)
@@ -299,8 +311,10 @@ class LocalStack:
         for function in model.functions.values():
             environment = {**function.environment, **environment}
         # The local stack's receivers are on this machine: webhooks may target loopback here
-        # (and only loopback is let through beyond the public internet).
-        environment["WEBHOOK_ALLOW_LOOPBACK"] = "true"
+        # (and only loopback is let through beyond the public internet), unless the tester
+        # asks for the deployed policy.
+        if self.options.webhook_policy == "local":
+            environment["WEBHOOK_ALLOW_LOOPBACK"] = "true"
         if self.options.backend == "sagemaker":
             # The endpoint is the local model server; boto3 reaches it by the runtime API's
             # own endpoint variable, so the backend's code is the deployed one.

@@ -25,6 +25,7 @@ from devkit.moto import (
     key_store,
     make_item_writes_atomic,
 )
+from devkit.offline_dns import use_offline_dns
 from devkit.powertools import metrics_per_thread
 from tests.helpers.deployment import CLIENT_CREDITS, TEST_ENV
 from vegart.keys import KeyStore
@@ -35,6 +36,8 @@ os.environ.update(TEST_ENV)
 from vegart import observability
 
 metrics_per_thread(observability.metrics)
+# No test sends a DNS query: a webhook's host is resolved offline (devkit.offline_dns).
+use_offline_dns()
 for _proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
     os.environ.pop(_proxy, None)
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"

@@ -54,7 +54,13 @@ def test_v1_gets_429_at_once_and_a_job_waits_for_the_copy(
     assert submitted.status_code == 200, submitted.text
     status_url = submitted.json()["status_url"]
     eventually(lambda: endpoint.no_capacity_failures >= 2, "the worker's first look")
-    assert http.get(status_url, timeout=60).json()["status"] in ("QUEUED", "PROCESSING")
+
+    def waiting() -> dict[str, str] | None:
+        shown: dict[str, str] = http.get(status_url, timeout=60).json()
+        return shown if shown.get("waiting_for") else None
+
+    # Back in the queue after the refused look, saying why.
+    assert eventually(waiting, "the job queued again")["status"] == "QUEUED"
 
     endpoint.scale_to(1)
 

@@ -5,16 +5,20 @@ SQS, and the signed event arriving at a receiver on this machine."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
 from standardwebhooks.webhooks import Webhook
 
-from devkit.stack_process import RunningStack
+from devkit.stack_process import RunningStack, start, stop
 from devkit.waiting import eventually
 from devkit.webhook_receiver import WebhookReceiver
+from tests.helpers.hostile import any_text, urlish
 from tests.helpers.readme import readme_block
+from tests.helpers.tiers import sizes
 
 
 def root(stack: RunningStack) -> str:
@@ -77,3 +81,63 @@ def test_a_webhook_to_a_private_address_is_refused_at_submit(stack: RunningStack
     )
     assert answer.status_code == 400
     assert json.loads(answer.text) == {"error": "webhook must reach a public address"}
+
+
+@pytest.fixture(scope="module")
+def deployed_policy_stack() -> Iterator[RunningStack]:
+    """A stack that applies a deployment's webhook policy (``VEGART_WEBHOOK_POLICY=deployed``)."""
+    running = start(env={"VEGART_WEBHOOK_POLICY": "deployed"})
+    try:
+        yield running
+    finally:
+        stop(running)
+
+
+@pytest.mark.parametrize(
+    ("webhook", "error"),
+    [
+        ("http://127.0.0.1:9/hook", "webhook must be an absolute https URL"),
+        ("https://127.0.0.1:9/hook", "webhook must reach a public address"),
+        ("https://[::1]/hook", "webhook must reach a public address"),
+        ("https://localhost/hook", "webhook must reach a public address"),
+        ("https://10.1.2.3/hook", "webhook must reach a public address"),
+        ("http://[::1", "webhook must be a valid URL"),
+    ],
+)
+def test_the_deployed_policy_refuses_what_a_deployment_refuses(
+    deployed_policy_stack: RunningStack, webhook: str, error: str
+) -> None:
+    stack = deployed_policy_stack
+    answer = requests.post(
+        f"{root(stack)}/v2/segmind-vega-rt-v1",
+        headers={"x-api-key": stack.api_key},
+        json={"prompt": "a kite", "webhook": webhook},
+        timeout=30,
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {"error": error}
+
+
+@pytest.mark.parametrize("examples", sizes(100, 400, "examples"))
+def test_any_webhook_over_http_is_accepted_or_a_400_naming_webhook(
+    stack: RunningStack, roomy_key: str, examples: int
+) -> None:
+    """The probe's class of fault, as a client meets it: no webhook text makes a 5xx."""
+    submit = f"{root(stack)}/v2/segmind-vega-rt-v1"
+
+    @settings(
+        max_examples=examples, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+    )
+    @given(webhook=urlish | any_text)
+    def check(webhook: str) -> None:
+        answer = requests.post(
+            submit,
+            headers={"x-api-key": roomy_key},
+            json={"prompt": "a kite", "seed": 1, "webhook": webhook},
+            timeout=30,
+        )
+        assert answer.status_code in (200, 400), (answer.status_code, answer.text[:300])
+        if answer.status_code == 400:
+            assert answer.json()["error"].startswith("webhook ")
+
+    check()

@@ -122,6 +122,50 @@ def test_a_disabled_key_is_refused_at_submit(jobs: Jobs, keys: KeyStore) -> None
     assert jobs.waiting() == 0
 
 
+#: Bodies that break several of the function's rules at once, and what answers them: the first
+#: check each fails, in docs/contract.md's order ("Which answer wins").
+BROKEN_SEVERAL_WAYS = [
+    (b"not json", 400, "Request body must be valid JSON"),
+    (b'{"prompt": "", "seed": -5, "webhook": "http://[::1"}', 400, "prompt"),
+    (b'{"prompt": "a fox", "seed": -5, "webhook": "http://[::1"}', 400, "seed"),
+    (b'{"prompt": "a fox", "img_width": 512, "base64": 3}', 400, "img_width"),
+    (b'{"prompt": "a fox", "webhook": "http://[::1"}', 400, "webhook must be a valid URL"),
+    (b'{"prompt": "a fox", "webhook": "https://10.0.0.1/"}', 400, "webhook must reach"),
+    (b'{"prompt": "a fox"}', 403, "disabled"),
+]
+
+
+@pytest.mark.parametrize(("raw", "status", "words"), BROKEN_SEVERAL_WAYS)
+def test_a_request_that_breaks_several_rules_gets_the_first_checks_answer(
+    jobs: Jobs, fn: Any, keys: KeyStore, raw: bytes, status: int, words: str
+) -> None:
+    # A key disabled since the authorizer's answer was cached, and without credits: both
+    # come after the body's own checks.
+    keys.update(CLIENT_KEY_ID, status=DISABLED, credits=0)
+    answers = [jobs.submit(raw_body=raw)]
+    if b"webhook" not in raw:  # v1 has no webhook: the same order without that step
+        answers.append(fn.lambda_handler(api_event(raw_body=raw), still_context()))
+    for answer in answers:
+        assert answer["statusCode"] == status
+        assert words in response_json(answer)["error"]
+    assert jobs.waiting() == 0
+
+
+def test_without_credits_a_cached_image_is_still_free_and_a_render_is_406(
+    jobs: Jobs, fn: Any, segmind: responses.RequestsMock, keys: KeyStore, context: Any
+) -> None:
+    cached = {"prompt": "a fox", "seed": 3}
+    assert fn.lambda_handler(api_event(cached), context)["statusCode"] == 200
+    keys.update(CLIENT_KEY_ID, credits=0)
+    assert fn.lambda_handler(api_event(cached), context)["statusCode"] == 200
+    assert response_json(jobs.submit(cached))["status"] == "COMPLETED"
+    for answer in (
+        jobs.submit({"prompt": "a fox", "seed": 4}),
+        fn.lambda_handler(api_event({"prompt": "a fox", "seed": 4}), context),
+    ):
+        assert answer["statusCode"] == 406
+
+
 def test_a_request_the_authorizer_did_not_pass_is_refused(jobs: Jobs) -> None:
     assert jobs.submit({"prompt": "a fox"}, key_id=None)["statusCode"] == 401
 
@@ -206,6 +250,14 @@ def test_unknown_and_malformed_ids_are_404(jobs: Jobs, request_id: str) -> None:
     for answer in (jobs.status(request_id), jobs.result(request_id)):
         assert answer["statusCode"] == 404
         assert response_json(answer) == {"error": "Not found"}
+
+
+def test_an_id_in_upper_case_is_the_same_job_answered_in_lower_case(jobs: Jobs) -> None:
+    request_id = jobs.submitted()
+    for shouting in (request_id.upper(), request_id[:8].upper() + request_id[8:]):
+        for answer in (jobs.status(shouting), jobs.result(shouting)):
+            assert answer["statusCode"] == 200
+            assert response_json(answer)["request_id"] == request_id
 
 
 def test_another_keys_job_is_404_not_403(jobs: Jobs, keys: KeyStore) -> None:

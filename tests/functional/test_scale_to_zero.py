@@ -87,8 +87,10 @@ def test_a_job_waits_for_a_copy_without_using_up_its_deliveries_then_completes(
     for look in range(1, LOOKS + 1):
         assert jobs.queue.poll_once() == 1
         assert endpoint.no_capacity_failures == look
-        status = response_json(jobs.status(request_id))["status"]
-        assert status in ("QUEUED", "PROCESSING"), status
+        shown = response_json(jobs.status(request_id))
+        # Back in the queue, saying why: a client can tell it from a job that renders.
+        assert (shown["status"], shown["waiting_for"]) == ("QUEUED", "gpu"), shown
+        assert "started_at" not in shown
         assert jobs.waiting() == 1  # one reminder, not one per look
     assert jobs.waiting("job_dead_letter_queue_url") == 0
     assert credits(keys) == CLIENT_CREDITS - 1  # held since submit, not spent
@@ -96,6 +98,7 @@ def test_a_job_waits_for_a_copy_without_using_up_its_deliveries_then_completes(
     assert jobs.work() == 1
     result = response_json(jobs.result(request_id))
     assert (result["status"], result["cache"]) == ("COMPLETED", "MISS")
+    assert "waiting_for" not in result
     assert credits(keys) == CLIENT_CREDITS - 1
     assert jobs.waiting() == 0
 
@@ -142,4 +145,4 @@ def test_a_job_keeps_its_message_when_the_reminder_cannot_be_sent(
     ((_, seconds),) = handed_back
     assert seconds == job_worker.CAPACITY_POLL_SECONDS
     assert jobs.waiting() == 1  # the delivery itself, kept
-    assert response_json(jobs.status(request_id))["status"] in ("QUEUED", "PROCESSING")
+    assert response_json(jobs.status(request_id))["status"] == "QUEUED"

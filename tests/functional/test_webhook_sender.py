@@ -18,6 +18,7 @@ import trustme
 from standardwebhooks.webhooks import Webhook
 
 from devkit.events import response_json
+from devkit.raw_receiver import CLOSE, STALL, RawReceiver, Then
 from devkit.webhook_receiver import HANG, WebhookReceiver
 from tests.helpers.functions import Jobs
 from vegart.jobs import WEBHOOK_DELIVERED, WEBHOOK_EXHAUSTED, WEBHOOK_GONE, WEBHOOK_RETRYING
@@ -163,6 +164,28 @@ def test_a_hanging_receiver_is_cut_at_the_timeout_and_tried_again(jobs: Jobs) ->
     assert (first["status"], first["error"]) == (None, "timeout")
     assert second["status"] == 204
     assert ATTEMPT_TIMEOUT_SECONDS == 10.0  # what a deployment's sender cuts at
+
+
+@pytest.mark.parametrize(
+    ("answer", "then", "error"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789", STALL, "timeout"),
+        (b"HTTP/1.1 200 OK\r\nX-Slow: 1\r\n", STALL, "timeout"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789", CLOSE, "incomplete answer"),
+    ],
+    ids=["stalls in the body", "stalls in the headers", "hangs up in the body"],
+)
+def test_a_200_that_is_not_whole_is_not_delivered_and_is_tried_again(
+    jobs: Jobs, answer: bytes, then: Then, error: str
+) -> None:
+    with RawReceiver.running(answer, then) as receiver:
+        quick(jobs, schedule=(0,), timeout=0.5)
+        request_id = finished(jobs, receiver.url)
+        jobs.deliver()
+        assert len(receiver.requests) == 2
+    shown = result(jobs, request_id)
+    assert [(a["status"], a["error"]) for a in shown["webhook_attempts"]] == [(None, error)] * 2
+    assert shown["webhook_status"] == WEBHOOK_EXHAUSTED
 
 
 def test_every_attempt_failing_ends_exhausted_after_the_schedule(jobs: Jobs) -> None:

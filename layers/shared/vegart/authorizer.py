@@ -64,7 +64,9 @@ def authorize(event: APIGatewayAuthorizerRequestEvent, store: KeyStore) -> dict[
     if not plain:
         metrics.add_metric(name="AuthMissingKey", unit="Count", value=1)
         raise UnauthorizedError()
-    record = store.lookup(plain)
+    # Keys are printable ASCII (vegart.keys): anything else is no key of ours, and is not
+    # hashed, looked up or logged.
+    record = store.lookup(plain) if plain.isascii() and plain.isprintable() else None
     if record is None:
         metrics.add_metric(name="AuthUnknownKey", unit="Count", value=1)
         logger.info("Unknown API key", extra={"key_length": len(plain)})

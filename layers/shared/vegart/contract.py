@@ -129,7 +129,8 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 
 def parse_render_request(body: bytes | str | None) -> RenderRequest:
     """Validate a raw request body; raise :class:`BadRequest` naming the first bad field."""
-    raw = body.encode() if isinstance(body, str) else (body or b"")
+    # A lone surrogate encodes (and then fails to decode as UTF-8: a 400, not a crash).
+    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else (body or b"")
     return render_request_of(parse_json_object(raw))
 
 

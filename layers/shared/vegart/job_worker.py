@@ -14,8 +14,9 @@ nothing a second time:
   later delivery tries again, and the last one ends in the dead-letter queue, whose handler
   (:meth:`JobWorker.give_up`) fails the job;
 - a GPU endpoint at zero copies (:class:`NoCapacity`) is no failure: one is starting. The job
-  is released and a fresh reminder sent for :data:`CAPACITY_POLL_SECONDS` later, and this
-  delivery acknowledged, so that waiting (minutes) spends none of the message's deliveries.
+  goes back to ``QUEUED``, saying that it waits for a GPU, a fresh reminder is sent for
+  :data:`CAPACITY_POLL_SECONDS` later, and this delivery acknowledged, so that waiting
+  (minutes) spends none of the message's deliveries.
   ``JobTimeoutSeconds`` after submit the job is given up as any other.
 """
 
@@ -26,7 +27,7 @@ from collections.abc import Callable
 
 from .deadline import Deadline
 from .errors import ContractError, InternalError, NoCapacity
-from .jobs import Job, JobStore
+from .jobs import WAITING_FOR_GPU, Job, JobStore
 from .observability import logger, metrics
 from .queues import Message, MessageQueue, RetryLater, request_id_of
 from .render_service import RenderService
@@ -125,7 +126,7 @@ class JobWorker:
         try:
             result = self.service.render(job.spec, deadline, job.request_id)
         except NoCapacity:
-            self.store.release(job)
+            self.store.requeue(job, WAITING_FOR_GPU)
             return self._wait_for_capacity(job)
         except ContractError as error:
             if self.store.fail(job, error.message, error.status):

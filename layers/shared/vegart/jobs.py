@@ -43,6 +43,9 @@ QUEUED = "QUEUED"
 PROCESSING = "PROCESSING"
 COMPLETED = "COMPLETED"
 FAILED = "FAILED"
+#: Why a job that a worker had taken is ``QUEUED`` again: the GPU endpoint had no copy running,
+#: and one is starting (the status document says so, in ``waiting_for``).
+WAITING_FOR_GPU = "gpu"
 TERMINAL = frozenset({COMPLETED, FAILED})
 
 #: What became of the credit a job held at submit.
@@ -74,8 +77,16 @@ def new_request_id() -> str:
 
 
 def is_request_id(text: str) -> bool:
-    """Whether ``text`` could be one of our ids; anything else is answered 404 unread."""
+    """Whether ``text`` could be one of our ids, as we write them (lower case); anything else
+    is answered 404 unread."""
     return _REQUEST_ID.fullmatch(text) is not None
+
+
+def canonical_request_id(text: str) -> str:
+    """An id as a client may send it, in the form we write: a UUID compares case-insensitively
+    (RFC 9562, section 4), so ``6D64EDD9-...`` names the same job as ``6d64edd9-...``. Only
+    ASCII is lowered, so that no other letter becomes a hex digit on the way."""
+    return text.lower() if text.isascii() else text
 
 
 @dataclass(frozen=True)
@@ -136,6 +147,9 @@ class Job:
     webhook: str | None = None
     webhook_state: str | None = None
     webhook_attempts: tuple[WebhookAttempt, ...] = ()
+    #: What a ``QUEUED`` job that was taken once waits for before it can render
+    #: (:data:`WAITING_FOR_GPU`); ``None`` for a job that waits for a worker.
+    waiting_for: str | None = None
 
     @property
     def terminal(self) -> bool:
@@ -228,6 +242,7 @@ class Job:
             lease_expires_at=number("lease_expires_at") or 0.0,
             webhook=text("webhook"),
             webhook_state=text("webhook_state"),
+            waiting_for=text("waiting_for"),
             webhook_attempts=tuple(
                 WebhookAttempt.from_value(value)
                 for value in item.get("webhook_attempts", {}).get("L", [])
@@ -319,7 +334,7 @@ class JobStore:
                 UpdateExpression=(
                     "SET #status = :processing, lease_token = :token, lease_expires_at = :until,"
                     " started_at = if_not_exists(started_at, :now), updated_at = :now"
-                    " ADD attempts :one"
+                    " ADD attempts :one REMOVE waiting_for"
                 ),
                 ConditionExpression=(
                     "#status = :queued OR (#status = :processing AND lease_expires_at < :now)"
@@ -360,6 +375,34 @@ class JobStore:
             )
         except (ClientError, BotoCoreError) as exc:
             logger.warning("Could not release a job", extra={"error": type(exc).__name__})
+
+    def requeue(self, job: Job, waiting_for: str) -> bool:
+        """Put a claimed job back in the queue, because what its render needs is not there
+        yet (``waiting_for``: no GPU copy runs, one is starting). It reads ``QUEUED`` again,
+        with the reason, until a worker takes it; it has not started. Whether this worker's
+        claim was still the one; best effort (on failure the claim runs out by itself)."""
+        try:
+            self._client().update_item(
+                TableName=self.table,
+                Key={"request_id": {"S": job.request_id}},
+                UpdateExpression=(
+                    "SET #status = :queued, waiting_for = :why, updated_at = :now"
+                    " REMOVE lease_token, lease_expires_at, started_at"
+                ),
+                ConditionExpression="#status = :processing AND lease_token = :token",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":queued": {"S": QUEUED},
+                    ":why": {"S": waiting_for},
+                    ":now": {"N": _number(self._clock())},
+                    ":processing": {"S": PROCESSING},
+                    ":token": {"S": job.lease_token or ""},
+                },
+            )
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("Could not requeue a job", extra={"error": type(exc).__name__})
+            return False
+        return True
 
     def complete(self, job: Job, *, cache_hit: bool) -> bool:
         """End a claimed job ``COMPLETED``; whether this worker's claim was still the one.

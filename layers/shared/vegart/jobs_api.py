@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from .api import caller, raw_body, request_id
 from .cache import RenderCache
 from .contract import MODEL_SLUG, parse_json_object, render_request_of
-from .jobs import COMPLETED, FAILED, Job
+from .jobs import COMPLETED, FAILED, QUEUED, Job
 from .observability import logger
 from .submissions import JobSubmissions
 from .webhook_signatures import WebhookSecrets
@@ -149,6 +149,8 @@ def status_document(job: Job) -> dict[str, Any]:
         document["started_at"] = iso(job.started_at)
     if job.completed_at is not None:
         document["completed_at"] = iso(job.completed_at)
+    if job.status == QUEUED and job.waiting_for is not None:
+        document["waiting_for"] = job.waiting_for
     if job.status == FAILED:
         document["error"] = job.error or "The render failed"
     return document

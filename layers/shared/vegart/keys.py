@@ -52,7 +52,9 @@ def new_key() -> str:
 
 def key_id(plain_key: str) -> str:
     """The table's id of a key: its SHA-256, hex."""
-    return hashlib.sha256(plain_key.encode("utf-8")).hexdigest()
+    # Any text has an id (a lone surrogate, which UTF-8 cannot carry, included): no key is
+    # refused by an encoding error.
+    return hashlib.sha256(plain_key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def utc_now() -> str:

@@ -34,6 +34,7 @@ from .jobs import (
     WEBHOOK_PENDING,
     Job,
     JobStore,
+    canonical_request_id,
     is_request_id,
     new_request_id,
 )
@@ -113,9 +114,11 @@ class JobSubmissions:
         """The job ``request_id`` of ``account``; :class:`NotFound` for anything else.
 
         Ids that cannot be ours, ids of no job and jobs of other keys all look the same, so
-        that nobody learns whether an id exists. A job seen past its time with nobody working
-        on it is failed here, its credit given back: no job stays unfinished for ever.
+        that nobody learns whether an id exists; an id in upper case is the same id. A job
+        seen past its time with nobody working on it is failed here, its credit given back:
+        no job stays unfinished for ever.
         """
+        request_id = canonical_request_id(request_id)
         if not is_request_id(request_id):
             raise NotFound()
         job = self.store.get(request_id)

@@ -6,7 +6,7 @@ operator's AWS account. Without care that is a server-side request forgery: a cl
 in the VPC's neighbourhood), or ``https://evil.example`` whose DNS answers ``127.0.0.1``. So:
 
 - the URL is absolute ``https`` (``http`` only where loopback is allowed, for a local stack),
-  at most 2,048 characters, with no credentials in it;
+  at most 2,048 characters, with no credentials in it, its host a DNS name or an IP address;
 - its host is resolved, and *every* address it resolves to must be public: loopback, private,
   shared (100.64/10), link-local, multicast, reserved and unspecified addresses are refused,
   IPv6 ones too, and an IPv6 address that carries an IPv4 one (v4-mapped, NAT64, 6to4) is
@@ -21,6 +21,7 @@ every attempt, since DNS answers change.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,13 @@ MAX_URL_CHARS = 2048
 Resolver = Callable[[str, int], Sequence[str]]
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+#: A DNS name as a URL may carry one: labels of letters, digits, hyphens (and underscores,
+#: which some hosts' names have), no label empty or over 63, at most 253 characters. A
+#: dotted IPv4 address is one too.
+_DNS_NAME = re.compile(
+    r"(?=.{1,253}\Z)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+    r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*"
+)
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
 
 
@@ -113,21 +121,30 @@ class TargetPolicy:
         return target
 
     def parse(self, url: object) -> WebhookTarget:
-        """The syntax rules only: absolute URL, scheme, length, no credentials, a valid port."""
+        """The syntax rules only: absolute URL, scheme, length, no credentials, a host name or
+        an IP address, a valid port. Whatever the text, the answer is a target or a
+        :class:`RefusedTarget`: no parser's own error escapes (a bracket left open makes
+        ``urlsplit`` raise, an IP literal that is none makes ``ipaddress`` raise)."""
         if not isinstance(url, str):
             raise RefusedTarget("webhook must be a string")
         if len(url) > MAX_URL_CHARS:
             raise RefusedTarget(f"webhook must be at most {MAX_URL_CHARS} characters")
         if not url.isascii() or any(ch.isspace() or not ch.isprintable() for ch in url):
             raise RefusedTarget("webhook must be a URL of printable ASCII characters")
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            hostname = parts.hostname
+        except ValueError:
+            raise RefusedTarget("webhook must be a valid URL") from None
         if parts.scheme not in ("https", "http") or not parts.netloc:
             raise RefusedTarget("webhook must be an absolute https URL")
         if "@" in parts.netloc:
             raise RefusedTarget("webhook must not carry credentials")
-        host = (parts.hostname or "").rstrip(".")
+        host = (hostname or "").rstrip(".")
         if not host:
             raise RefusedTarget("webhook must name a host")
+        if not _is_host(host, bracketed=parts.netloc.startswith("[")):
+            raise RefusedTarget("webhook must name a host by a DNS name or an IP address")
         try:
             port = parts.port
         except ValueError:
@@ -158,6 +175,18 @@ class TargetPolicy:
             if not is_public(address):
                 raise RefusedTarget("webhook must reach a public address")
         return Destination(target, addresses[0])
+
+
+def _is_host(host: str, *, bracketed: bool) -> bool:
+    """Whether a URL's host is a DNS name (letters, digits, hyphens and underscores in labels
+    of at most 63, 253 in all) or an IP address (IPv6 in brackets, with no zone)."""
+    if bracketed:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        return "%" not in host
+    return _DNS_NAME.fullmatch(host) is not None
 
 
 def _is_loopback(address: str) -> bool:
