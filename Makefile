@@ -53,6 +53,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check --quiet .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(TEST_STAMP)
 	$(BIN)/ruff check --fix .

@@ -2,7 +2,7 @@
 
 Run with ``.venv/bin/python benchmarks/bench_image_check.py`` (``make bench`` runs it too).
 
-``vegart.jpeg.check_render`` walks every segment and counts each scan's bytes, on every miss
+``vegart.render.jpeg.check_render`` walks every segment and counts each scan's bytes, on every miss
 (what a backend answered) and every hit (what the cache holds). The baseline, in the same run,
 is what a decoder spends on the same bytes: Pillow opening and fully decoding the image. The
 images are 1024 x 1024 photographs-like noise from Pillow (baseline and progressive coding)
@@ -40,7 +40,7 @@ def main() -> None:
     from PIL import Image
 
     from mock_server import render_jpeg
-    from vegart.jpeg import check_render
+    from vegart.render.jpeg import check_render
 
     images = {
         "Pillow, baseline": pillow_photo(quality=90),

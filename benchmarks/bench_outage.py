@@ -60,13 +60,13 @@ def main() -> None:
     from devkit.deployment import TEST_DEPLOYMENT
     from devkit.moto import make_item_writes_atomic
     from devkit.resources import create_resources
-    from vegart.backends.segmind import SegmindBackend
-    from vegart.cache import RenderCache
     from vegart.contract import parse_render_request
     from vegart.credits import CreditLedger
     from vegart.keys import KeyStore, make_record
-    from vegart.leases import RenderLeases
-    from vegart.render_service import RenderService
+    from vegart.render.backends.segmind import SegmindBackend
+    from vegart.render.cache import RenderCache
+    from vegart.render.leases import RenderLeases
+    from vegart.render.service import RenderService
 
     make_item_writes_atomic()
     deployment = TEST_DEPLOYMENT

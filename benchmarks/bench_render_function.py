@@ -6,7 +6,7 @@ are medians, each next to a baseline measured in the same run, because the machi
 (``benchmarks/cost_model.py``, docs/cost.md).
 
 1. Cold start: a fresh interpreter importing each handler (render, authorizer), against one
-   importing only boto3.
+   importing only boto3 (every function's: ``benchmarks/bench_cold_start.py``).
 2. Overhead: a warm handler answering a cache hit and a miss from in-memory stand-ins for S3
    and the backend (so their time is excluded), against Powertools' resolver answering the
    same event with a constant JPEG from a bare route.
@@ -27,46 +27,28 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from devkit.bench import BENCH_ENV, ROOT, median_ms, table, use_bench_env, write_results
+from devkit.bench import (
+    BENCH_ENV,
+    ROOT,
+    cold_import_ms,
+    median_ms,
+    table,
+    use_bench_env,
+    write_results,
+)
 from devkit.deployment import function_env
 
 COLD_RUNS = 9
 WARM_REPEAT = 2000
 
-_IMPORT_PROBE = """
-import time
-started = time.perf_counter()
-{statement}
-print((time.perf_counter() - started) * 1000)
-"""
-_LOAD_HANDLER = (
-    "import importlib.util as u; s = u.spec_from_file_location('app', {app!r}); "
-    "m = u.module_from_spec(s); s.loader.exec_module(m)"
-)
-
-
-def _probe(code: str) -> str:
-    """Run ``code`` in a fresh interpreter with the bench deployment's environment; its output."""
-    env = {**os.environ, **BENCH_ENV}
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    )
-    return done.stdout.strip().splitlines()[-1]
-
-
-def import_ms(statement: str) -> float:
-    return float(_probe(_IMPORT_PROBE.format(statement=statement)))
-
 
 def cold_start() -> tuple[float, float, float]:
     """Median import times of boto3, the render handler and the authorizer handler."""
-    render = _LOAD_HANDLER.format(app=str(ROOT / "functions/render/app.py"))
-    authorizer = _LOAD_HANDLER.format(app=str(ROOT / "functions/authorizer/app.py"))
     boto, app, auth = [], [], []
     for _ in range(COLD_RUNS):  # interleaved, so that noise hits all alike
-        boto.append(import_ms("import boto3"))
-        app.append(import_ms(render))
-        auth.append(import_ms(authorizer))
+        boto.append(cold_import_ms(statement="import boto3"))
+        app.append(cold_import_ms(ROOT / "functions/render/app.py"))
+        auth.append(cold_import_ms(ROOT / "functions/authorizer/app.py"))
     return statistics.median(boto), statistics.median(app), statistics.median(auth)
 
 
@@ -101,7 +83,7 @@ def overhead() -> tuple[float, float, float]:
     from devkit.events import api_event, header
     from devkit.functions import load_function
     from mock_server import render_jpeg
-    from vegart.render_service import RenderService
+    from vegart.render.service import RenderService
 
     image = render_jpeg("bench", 1, 4)
     fn = load_function("render")
@@ -163,7 +145,11 @@ print(json.dumps(made))
 
 
 def clients_per_cold_start() -> list[str]:
-    return list(json.loads(_probe(_CLIENT_PROBE)))
+    env = {**os.environ, **BENCH_ENV}
+    done = subprocess.run(
+        [sys.executable, "-c", _CLIENT_PROBE], capture_output=True, text=True, check=True, env=env
+    )
+    return list(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 _LOG_PROBE = """
@@ -242,14 +228,14 @@ def main(argv: list[str] | None = None) -> None:
                     f"{app_ms:.0f} ms",
                     f"`import boto3`: {boto_ms:.0f} ms",
                     f"{app_ms / boto_ms:.2f}",
-                    "<= 1.5",
+                    "<= 1.35",
                 ),
                 (
                     "cold-start import of the authorizer handler",
                     f"{auth_ms:.0f} ms",
                     f"`import boto3`: {boto_ms:.0f} ms",
                     f"{auth_ms / boto_ms:.2f}",
-                    "<= 1.5",
+                    "<= 1.2",
                 ),
                 (
                     "warm request, cache hit (S3 excluded)",

@@ -28,9 +28,9 @@ import requests
 from devkit.bench import table
 from devkit.stack_process import create_key, start, stop
 from devkit.webhook_receiver import WebhookReceiver
-from vegart.webhook_http import post
-from vegart.webhook_signatures import new_secret, signature_header
-from vegart.webhook_targets import TargetPolicy
+from vegart.webhooks.signatures import new_secret, signature_header
+from vegart.webhooks.targets import TargetPolicy
+from vegart.webhooks.transport import post
 
 DOCUMENT = {
     "request_id": "5b0b3f0e-7c1e-4b8e-9d2f-3a6c1f0e9b7d",

@@ -7,7 +7,7 @@
 It reads the dated list prices (``benchmarks/cost_inputs/prices.json``), the benchmarks'
 measured figures (``benchmarks/results/*.json``, from their ``--json`` option), the estimates
 that stand in for what is not measured yet (``benchmarks/cost_inputs/estimates.json``) and
-``template.yaml``. Rerun it after any of them changes; ``devkit/cost/`` holds the
+``template.yaml``. Rerun it after any of them changes; ``benchmarks/costs/`` holds the
 arithmetic.
 """
 
@@ -17,8 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from devkit.cost.document import DOC_PATH, render_markdown, replace_generated
-from devkit.cost.inputs import ESTIMATES_PATH, PRICES_PATH, RESULTS_DIR, load_inputs
+from costs.document import DOC_PATH, render_markdown, replace_generated
+from costs.inputs import ESTIMATES_PATH, PRICES_PATH, RESULTS_DIR, load_inputs
 
 
 def main(argv: list[str] | None = None) -> int:

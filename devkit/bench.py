@@ -8,6 +8,8 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -18,6 +20,7 @@ from .functions import ROOT
 __all__ = [
     "BENCH_ENV",
     "ROOT",
+    "cold_import_ms",
     "machine",
     "median_ms",
     "table",
@@ -32,6 +35,37 @@ BENCH_ENV = function_env(POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_LOG_LEVE
 def use_bench_env() -> None:
     """Set :data:`BENCH_ENV` in this process, before anything reads its settings."""
     os.environ.update(BENCH_ENV)
+
+
+_IMPORT_PROBE = """
+import time
+started = time.perf_counter()
+{statement}
+print((time.perf_counter() - started) * 1000)
+"""
+_LOAD_HANDLER = (
+    "import importlib.util as u; s = u.spec_from_file_location('app', {app!r}); "
+    "m = u.module_from_spec(s); s.loader.exec_module(m)"
+)
+
+
+def cold_import_ms(
+    app: Path | None = None, *, env: Mapping[str, str] | None = None, statement: str = ""
+) -> float:
+    """A cold start's import, in a fresh interpreter with :data:`BENCH_ENV`: a function's
+    ``app.py`` (as Lambda loads it), or ``statement`` (``import boto3``, the baseline).
+
+    ``env`` adds to the environment (``PYTHONPATH`` for another revision's tree).
+    """
+    code = _LOAD_HANDLER.format(app=str(app)) if app is not None else statement
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE.format(statement=code)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **BENCH_ENV, **(env or {})},
+    )
+    return float(done.stdout.strip().splitlines()[-1])
 
 
 def median_ms(fn: Callable[[], object], repeat: int, warmup: int = 3) -> float:

@@ -1,6 +1,6 @@
 """Name resolution that never leaves this machine, for the dev kit's processes.
 
-The gateway resolves a webhook's host before it calls it (``vegart.webhook_targets``). In
+The gateway resolves a webhook's host before it calls it (``vegart.webhooks.targets``). In
 tests and benchmarks, webhooks name hosts that a fuzzer made up, or a document's example
 (``example.com``): resolving them would send DNS queries off the machine, to whatever resolver
 it has. With :func:`use_offline_dns`, a literal address resolves to itself, ``localhost`` to

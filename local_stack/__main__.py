@@ -23,7 +23,9 @@ from devkit.lambda_instances import KillPlan
 from devkit.offline_dns import use_offline_dns_if_asked
 
 from .console import FunctionOutput
-from .stack import STACK_NAME, LocalStack, StackOptions, StartupError
+from .options import StackOptions, StartupError
+from .provisioning import STACK_NAME
+from .stack import LocalStack
 
 #: The exit status of a start-up mistake, as for a command-line usage error.
 USAGE = 2

@@ -19,23 +19,17 @@ the end-to-end tests start: the same object, so the tests exercise the newcomer'
 from __future__ import annotations
 
 import contextlib
-import errno
-import json
 import logging
 import os
-import socket
 import sys
-import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 
 from devkit.api_model import ApiModel, load
-from devkit.demo import DEMO_KEY, DEMO_LABEL
 from devkit.event_source import SqsEventSource
-from devkit.lambda_instances import KillPlan, LambdaInstances
+from devkit.lambda_instances import LambdaInstances
 from devkit.moto import make_item_writes_atomic
 from devkit.powertools import metrics_per_thread
 from devkit.resources import (
@@ -45,110 +39,20 @@ from devkit.resources import (
     create_resources,
 )
 from mock_server import MockSegmind
-from vegart.keys import MIN_KEY_LENGTH
 
 from .console import AccessRecord, function_scope
 from .http_front import serve
-from .rest_api import LocalRestApi, UsagePlans
+from .options import StackOptions, ensure_free, port_error
+from .provisioning import STACK_NAME, create_api, create_demo_key, create_outputs_stack
+from .rest_api import LocalRestApi
+from .usage_plans import UsagePlans
 
-STACK_NAME = "vegart-local"
-#: Fixed ports by default, so that ``local_stack/sam-env.json`` (sam local) can name them.
-LOCAL_AWS_PORT = 4566
-LOCAL_MOCK_PORT = 4010
-DEMO_CREDITS = 1000
-#: Segmind's hosted model takes about this long; the demo should feel the same.
-REALISTIC_RENDER_MS = 1700
 _AWS_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",  # nosec B105 # moto's dummy credentials
 }
-
-
-BACKENDS = ("mock", "segmind", "sagemaker")
-#: ``VEGART_WEBHOOK_POLICY``: loopback allowed (the default), or a deployment's own rules.
-WEBHOOK_POLICIES = ("local", "deployed")
-
-
-class StartupError(Exception):
-    """The stack cannot start as asked; the message says what to change."""
-
-
-@dataclass(frozen=True)
-class StackOptions:
-    host: str = "127.0.0.1"
-    port: int = 3000
-    aws_port: int = 0
-    mock_port: int = 0
-    render_delay_ms: int = REALISTIC_RENDER_MS
-    api_key: str = DEMO_KEY
-    backend: str = "mock"  # or "segmind", or "sagemaker"
-    segmind_api_key: str = ""
-    #: The model server (``sagemaker/local_server.py``) that stands for the endpoint.
-    sagemaker_url: str = ""
-    #: Where moto and the mock listen: 0.0.0.0 lets `sam local`'s containers reach them.
-    services_host: str = "127.0.0.1"
-    #: Template parameters other than their defaults (tests shorten JobDeadlineSeconds).
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    #: Invocations to kill on purpose, by function (crash tests, chaos runs).
-    kills: Mapping[str, KillPlan] = field(default_factory=dict)
-    #: Where webhooks may point: ``local`` lets loopback through (a receiver on this
-    #: machine), ``deployed`` applies a deployment's policy (public addresses only, https).
-    webhook_policy: str = "local"
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> StackOptions:
-        """The options ``make run`` documents: VEGART_PORT, VEGART_API_KEY, VEGART_BACKEND...
-
-        :class:`StartupError` names the variable to change when one is wrong, before anything
-        starts.
-        """
-        env = dict(os.environ if env is None else env)
-        backend = env.get("VEGART_BACKEND", "").strip().lower() or "mock"
-        if backend not in BACKENDS:
-            raise StartupError(
-                f"VEGART_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}"
-            )
-        segmind_key = env.get("SEGMIND_API_KEY", "").strip()
-        if backend == "segmind" and not segmind_key:
-            raise StartupError(
-                "VEGART_BACKEND=segmind renders with the real Segmind: set SEGMIND_API_KEY to "
-                "your Segmind key, or unset VEGART_BACKEND to render with the mock"
-            )
-        sagemaker_url = env.get("SAGEMAKER_LOCAL_URL", "").strip()
-        if backend == "sagemaker" and not sagemaker_url.startswith(("http://", "https://")):
-            raise StartupError(
-                "VEGART_BACKEND=sagemaker needs SAGEMAKER_LOCAL_URL, the model server's URL "
-                "(such as http://127.0.0.1:8080), or unset VEGART_BACKEND to render with the mock"
-            )
-        webhook_policy = env.get("VEGART_WEBHOOK_POLICY", "").strip().lower() or "local"
-        if webhook_policy not in WEBHOOK_POLICIES:
-            raise StartupError(
-                f"VEGART_WEBHOOK_POLICY must be one of {', '.join(WEBHOOK_POLICIES)}, not "
-                f"{webhook_policy!r}"
-            )
-        api_key = env.get("VEGART_API_KEY") or DEMO_KEY
-        if len(api_key) < MIN_KEY_LENGTH or api_key != api_key.strip():
-            raise StartupError(
-                f"VEGART_API_KEY must be at least {MIN_KEY_LENGTH} characters without spaces "
-                f"around it (it has {len(api_key)}); set a longer key, or unset it to use "
-                "the demo key"
-            )
-        options: dict[str, Any] = {
-            "port": _number(env, "VEGART_PORT", cls.port, 65535),
-            "aws_port": _number(env, "VEGART_AWS_PORT", LOCAL_AWS_PORT, 65535),
-            "mock_port": _number(env, "VEGART_MOCK_PORT", LOCAL_MOCK_PORT, 65535),
-            "render_delay_ms": _number(env, "VEGART_RENDER_DELAY_MS", REALISTIC_RENDER_MS, 600_000),
-            "api_key": api_key,
-            "backend": backend,
-            "sagemaker_url": sagemaker_url if backend == "sagemaker" else "",
-            "segmind_api_key": segmind_key if backend == "segmind" else "",
-            "services_host": env.get("VEGART_SERVICES_HOST", "127.0.0.1"),
-            "webhook_policy": webhook_policy,
-        }
-        options.update(overrides)
-        return cls(**options)
 
 
 def _scoped_output(name: str) -> Callable[[str], None]:
@@ -159,37 +63,6 @@ def _scoped_output(name: str) -> Callable[[str], None]:
             sys.stdout.write(text)
 
     return output
-
-
-def _number(env: Mapping[str, str], name: str, default: int, highest: int) -> int:
-    """A whole number from 0 to ``highest`` in ``env[name]``, else :class:`StartupError`."""
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    if not text.isdigit() or int(text) > highest:
-        raise StartupError(f"{name} must be a whole number from 0 to {highest}, not {text!r}")
-    return int(text)
-
-
-def ensure_free(host: str, port: int, variable: str) -> None:
-    """:class:`StartupError` if something already listens on ``host:port`` (0 is always free)."""
-    if port == 0:
-        return
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise _port_error(exc, host, port, variable) from None
-
-
-def _port_error(error: OSError, host: str, port: int, variable: str) -> StartupError:
-    if error.errno == errno.EADDRINUSE:
-        return StartupError(
-            f"port {port} on {host} is already in use ({variable}); stop what uses it, or set "
-            f"{variable} to a free port"
-        )
-    return StartupError(f"cannot listen on {host}:{port} ({variable}): {error.strerror}")
 
 
 class LocalStack:
@@ -283,7 +156,7 @@ class LocalStack:
                     latency_ms=self.options.render_delay_ms,
                 ).start()
             except OSError as exc:
-                raise _port_error(
+                raise port_error(
                     exc, self.options.services_host, self.options.mock_port, "VEGART_MOCK_PORT"
                 ) from None
             segmind_url, segmind_key = self.mock.base_url, self.mock.api_key
@@ -305,8 +178,10 @@ class LocalStack:
         # (as deployed, a call names it; the local model server ignores it).
         local_names["RenderComponent"] = LOCAL_COMPONENT_ARN
         model = load(local_names, parameters)
-        self.api_id, plan_id = self._create_api(model.stage, model.parameters)
-        self._create_outputs_stack(model.stage, plan_id, local_names)
+        self.api_id, plan_id = create_api(self._client("apigateway"), model.stage, model.parameters)
+        create_outputs_stack(
+            self._client("cloudformation"), self.api_id, model.stage, plan_id, local_names
+        )
         environment: dict[str, str] = {}
         for function in model.functions.values():
             environment = {**function.environment, **environment}
@@ -321,7 +196,7 @@ class LocalStack:
             environment["SAGEMAKER_ENDPOINT_NAME"] = LOCAL_ENDPOINT
             environment["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = self.options.sagemaker_url
         self._set_env(environment)
-        self._create_demo_key()
+        create_demo_key(self.aws_url, self.api_key)
         self._api = LocalRestApi(
             model,
             api_id=self.api_id,
@@ -338,7 +213,7 @@ class LocalStack:
                 self._api, self.options.host, self.options.port, access_log=self._access_log
             )
         except OSError as exc:
-            raise _port_error(exc, self.options.host, self.options.port, "VEGART_PORT") from None
+            raise port_error(exc, self.options.host, self.options.port, "VEGART_PORT") from None
 
     def stop(self) -> None:
         for source in self._event_sources:
@@ -373,26 +248,6 @@ class LocalStack:
     def _client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.aws_url, region_name="us-east-1")  # type: ignore[call-overload]
 
-    def _create_api(self, stage: str, parameters: dict[str, str]) -> tuple[str, str]:
-        """The REST API's stage and default usage plan, where vegart-admin manages keys."""
-        apigateway = self._client("apigateway")
-        api_id = apigateway.create_rest_api(name=f"{STACK_NAME}-api")["id"]
-        root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
-        apigateway.put_method(
-            restApiId=api_id, resourceId=root, httpMethod="ANY", authorizationType="NONE"
-        )
-        apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="ANY", type="MOCK")
-        apigateway.create_deployment(restApiId=api_id, stageName=stage)
-        plan = apigateway.create_usage_plan(
-            name=f"{STACK_NAME}-default",
-            apiStages=[{"apiId": api_id, "stage": stage}],
-            throttle={
-                "rateLimit": float(parameters["ThrottleRateLimit"]),
-                "burstLimit": int(parameters["ThrottleBurstLimit"]),
-            },
-        )
-        return api_id, plan["id"]
-
     def _start_event_sources(self, model: ApiModel, local_names: Mapping[str, str]) -> None:
         """Lambda's event source mappings: each queue's batches to its function, whose
         instances are processes of their own (killable, as a crash test needs)."""
@@ -408,39 +263,6 @@ class LocalStack:
                     source, instances.invoke, sqs=sqs, queue_url=local_names[source.queue]
                 ).start()
             )
-
-    def _create_outputs_stack(
-        self, stage: str, plan_id: str, local_names: Mapping[str, str]
-    ) -> None:
-        """A stack whose outputs name the local resources, for ``vegart-admin --stack``."""
-        outputs = {
-            "KeysTableName": LOCAL_DEPLOYMENT.keys_table,
-            "ApiId": self.api_id,
-            "StageName": stage,
-            "DefaultUsagePlanId": plan_id,
-            "CacheBucketName": LOCAL_DEPLOYMENT.bucket,
-            "JobsTableName": LOCAL_DEPLOYMENT.jobs_table,
-            "JobQueueUrl": local_names["JobQueue"],
-            "JobDeadLetterQueueUrl": local_names["JobDeadLetterQueue"],
-            "WebhookQueueUrl": local_names["WebhookQueue"],
-            "WebhookDeadLetterQueueUrl": local_names["WebhookDeadLetterQueue"],
-        }
-        body = {
-            "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-            "Outputs": {name: {"Value": value} for name, value in outputs.items()},
-        }
-        with warnings.catch_warnings():  # moto only stores the placeholder, as intended
-            warnings.simplefilter("ignore", UserWarning)
-            self._client("cloudformation").create_stack(
-                StackName=STACK_NAME, TemplateBody=json.dumps(body)
-            )
-
-    def _create_demo_key(self) -> None:
-        from vegart_admin.operations import create_key  # noqa: PLC0415 - the operator's code
-        from vegart_admin.targets import resolve_targets  # noqa: PLC0415
-
-        targets = resolve_targets(stack=STACK_NAME, endpoint_url=self.aws_url)
-        create_key(targets, label=DEMO_LABEL, credits=DEMO_CREDITS, plain_key=self.api_key)
 
     def _set_env(self, values: dict[str, str]) -> None:
         for name, value in values.items():

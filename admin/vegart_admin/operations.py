@@ -36,7 +36,7 @@ from vegart.keys import (
     key_id,
     make_record,
 )
-from vegart.webhook_signatures import WebhookSecrets
+from vegart.webhooks.signatures import WebhookSecrets
 
 from . import api_keys
 from .errors import USAGE, AdminError

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import requests
 
 from vegart.contract import IMAGE_SIZE
-from vegart.jpeg import InvalidImage, jpeg_size
+from vegart.render.jpeg import InvalidImage, jpeg_size
 
 from .plan import Planned
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from vegart.contract import IMAGE_SIZE
 from vegart.errors import ContractError
-from vegart.jpeg import InvalidImage, jpeg_size
+from vegart.render.jpeg import InvalidImage, jpeg_size
 
 from ..resources import LOCAL_DEPLOYMENT
 from ..stack_process import RunningStack, aws_client

@@ -32,7 +32,7 @@ from typing import Any
 import requests
 
 from vegart.contract import IMAGE_SIZE
-from vegart.jpeg import InvalidImage, jpeg_size
+from vegart.render.jpeg import InvalidImage, jpeg_size
 
 from ..bench import table
 from ..resources import LOCAL_DEPLOYMENT

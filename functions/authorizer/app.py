@@ -1,6 +1,6 @@
 """Authorizer function: API Gateway's REQUEST authorizer for ``x-api-key``.
 
-Thin on purpose: the decision lives in ``vegart.authorizer``; this reads the settings once,
+Thin on purpose: the decision lives in ``vegart.api.authorizer``; this reads the settings once,
 wires the decision to the keys table and to Powertools' logging and metrics.
 """
 
@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from vegart.authorizer import authorize
+from vegart.api.authorizer import authorize
 from vegart.config import Settings
 from vegart.observability import logger, make_tracer, metrics
 from vegart.runtime import Wiring

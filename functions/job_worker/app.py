@@ -1,6 +1,6 @@
 """Job worker function: renders v2 jobs, fed by the job queue's event source mapping.
 
-Thin on purpose: each message of the batch goes to ``vegart.job_worker``, with a deadline
+Thin on purpose: each message of the batch goes to ``vegart.jobs.worker``, with a deadline
 that is the worker's own (the template's ``JobDeadlineSeconds``) and never outlives the
 invocation; the messages that must come back are reported as batch item failures.
 """

@@ -13,22 +13,22 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from vegart import api
+from vegart.api import rest, v1
+from vegart.api.routes import ROUTE
 from vegart.config import Settings
-from vegart.contract import ROUTE
 from vegart.observability import logger, make_tracer, metrics
 from vegart.runtime import Wiring
 
 config = Settings.from_env()
 wiring = Wiring(config)
 tracer = make_tracer(config)
-app = api.rest_resolver(config, {ROUTE: "POST, OPTIONS"})
+app = rest.rest_resolver(config, {ROUTE: "POST, OPTIONS"})
 
 
 @app.post(ROUTE)
 @tracer.capture_method
 def post_render() -> Response[Any]:
-    return api.answer_render(
+    return v1.answer_render(
         app.current_event, app.lambda_context, config=config, service=wiring.render_service
     )
 
@@ -39,4 +39,4 @@ def post_render() -> Response[Any]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return api.with_allowed_origin(app.resolve(event, context), config)
+    return rest.with_allowed_origin(app.resolve(event, context), config)

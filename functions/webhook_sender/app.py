@@ -1,6 +1,6 @@
 """Webhook sender function: attempts v2 jobs' completion events, fed by the webhook queue.
 
-Thin on purpose: each message goes to ``vegart.webhook_sender``; an attempt that failed and
+Thin on purpose: each message goes to ``vegart.webhooks.sender``; an attempt that failed and
 is due again is reported as a batch item failure, its message made visible on the retry
 schedule.
 """

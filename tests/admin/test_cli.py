@@ -21,7 +21,7 @@ from tests.helpers.admin import (
 )
 from tests.helpers.admin import plain_key_of as plain_of
 from vegart.keys import DEFAULT_BURST, DEFAULT_RATE, KeyRecord, KeyStore, key_id
-from vegart.webhook_signatures import WebhookSecrets
+from vegart.webhooks.signatures import WebhookSecrets
 
 
 def create(

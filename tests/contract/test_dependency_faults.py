@@ -25,8 +25,8 @@ from devkit.events import (
 )
 from devkit.functions import load_function
 from mock_server import MockSegmind, render_jpeg
-from vegart.credentials import SecretKey, SecretUnavailable
 from vegart.keys import KeyStore
+from vegart.render.backends.credentials import SecretKey, SecretUnavailable
 
 
 def call(fn: ModuleType, prompt: str = "a harbour at night") -> dict[str, Any]:

@@ -13,11 +13,11 @@ import pytest
 
 from devkit.clock import no_wait
 from mock_server import MockSegmind, render_jpeg
-from vegart.backends.segmind import SegmindBackend
-from vegart.cache_key import RenderSpec
 from vegart.deadline import Deadline
 from vegart.errors import BadGateway, BadRequest, ContractError, GatewayTimeout, RateLimited
-from vegart.retry import RetryPolicy
+from vegart.render.backends.retry import RetryPolicy
+from vegart.render.backends.segmind import SegmindBackend
+from vegart.render.spec import RenderSpec
 
 SPEC = RenderSpec("segmind", "segmind-vega-rt-v1", "a lighthouse at dusk", 758143278, 4, 1024, 1024)
 FAST = RetryPolicy(max_attempts=4, base_delay=0.02, max_delay=0.1, min_attempt_seconds=0.3)

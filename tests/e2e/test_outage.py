@@ -16,7 +16,7 @@ from devkit.raw_http import GUARD_SECONDS
 from devkit.stack_process import RunningStack, admin
 
 BURST = 32
-#: The backend attempts one render makes (vegart.retry.RetryPolicy's default).
+#: The backend attempts one render makes (vegart.render.backends.retry.RetryPolicy's default).
 ATTEMPTS = 4
 
 

@@ -18,7 +18,7 @@ from devkit.resources import LOCAL_ENDPOINT
 from devkit.sagemaker_endpoint import SageMakerEndpoint
 from devkit.stack_process import RunningStack, create_key, start, stop
 from devkit.waiting import eventually
-from vegart.job_worker import CAPACITY_POLL_SECONDS
+from vegart.jobs.worker import CAPACITY_POLL_SECONDS
 
 
 @pytest.fixture(scope="module")

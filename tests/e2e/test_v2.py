@@ -18,7 +18,7 @@ from devkit.stack_process import RunningStack, aws_client, create_key, start, st
 from devkit.waiting import eventually
 from tests.helpers.readme import readme_block
 from vegart.contract import IMAGE_SIZE
-from vegart.jpeg import jpeg_size
+from vegart.render.jpeg import jpeg_size
 
 SLUG = "segmind-vega-rt-v1"
 

@@ -9,7 +9,7 @@ import pytest
 from botocore.config import Config
 
 from mock_server import render_jpeg
-from vegart.cache import RenderCache
+from vegart.render.cache import RenderCache
 
 KEY = "v1/segmind/segmind-vega-rt-v1/abc.jpg"
 IMAGE = render_jpeg("a fox", 1, 4)

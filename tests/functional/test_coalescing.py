@@ -25,16 +25,16 @@ from devkit.events import CLIENT_KEY_ID, api_event, header, response_body, respo
 from devkit.functions import load_function
 from devkit.moto import add_key
 from mock_server import render_jpeg
-from vegart.cache_key import cache_key
 from vegart.contract import parse_render_request
 from vegart.keys import KeyStore
-from vegart.leases import Claim, RenderLeases
+from vegart.render.leases import Claim, RenderLeases
+from vegart.render.spec import cache_key
 
 URL = "https://api.segmind.test/v1/segmind-vega-rt-v1"
 BODY = {"prompt": "a lighthouse, 32 times at once", "seed": 4242}
 #: The identical requests of a burst.
 BURST = 32
-#: The backend attempts one render makes (vegart.retry.RetryPolicy's default).
+#: The backend attempts one render makes (vegart.render.backends.retry.RetryPolicy's default).
 ATTEMPTS = 4
 
 

@@ -15,7 +15,7 @@ from tests.helpers.deployment import CLIENT_CREDITS, credits
 from tests.helpers.jobs import SUBMITTED_AT, new_job
 from vegart.credits import CreditLedger
 from vegart.errors import ContractError
-from vegart.jobs import (
+from vegart.jobs.record import (
     COMPLETED,
     CREDIT_RETURNED,
     CREDIT_SPENT,
@@ -23,8 +23,8 @@ from vegart.jobs import (
     FAILED,
     PROCESSING,
     RECORD_RETENTION_SECONDS,
-    JobStore,
 )
+from vegart.jobs.store import JobStore
 from vegart.keys import DISABLED, KeyStore
 
 

@@ -18,9 +18,10 @@ from devkit.events import api_event, response_json
 from mock_server import render_jpeg
 from tests.helpers.deployment import CLIENT_CREDITS, credits
 from tests.helpers.functions import URL, Jobs
-from vegart import job_worker
 from vegart.credits import CreditLedger
-from vegart.jobs import JobStore, new_request_id
+from vegart.jobs import worker
+from vegart.jobs.record import new_request_id
+from vegart.jobs.store import JobStore
 from vegart.keys import KeyStore
 from vegart.queues import Message, RetryLater
 
@@ -209,7 +210,7 @@ def test_a_dead_letter_whose_job_a_dead_worker_holds_comes_back_when_its_lease_e
             asked.append((receipt_handle, seconds))
 
     outbox = jobs.dead_letters.wiring.webhook_outbox
-    dead_letters = job_worker.DeadLetters(store, outbox, Queue(), clock=lambda: now)  # type: ignore[arg-type]
+    dead_letters = worker.DeadLetters(store, outbox, Queue(), clock=lambda: now)  # type: ignore[arg-type]
     message = Message(json.dumps({"request_id": request_id}), "receipt-1", now - 100)
     with pytest.raises(RetryLater):
         dead_letters.handle(message)
@@ -277,7 +278,7 @@ def test_a_message_for_a_job_not_written_yet_comes_back_soon(jobs: Jobs) -> None
 def test_a_message_whose_job_was_never_written_is_dropped(
     jobs: Jobs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(job_worker, "ORPHAN_GRACE_SECONDS", 0)
+    monkeypatch.setattr(worker, "ORPHAN_GRACE_SECONDS", 0)
     jobs.sqs.send_message(
         QueueUrl=jobs.aws["job_queue_url"],
         MessageBody=json.dumps({"request_id": new_request_id()}),

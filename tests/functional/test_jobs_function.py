@@ -18,7 +18,7 @@ from devkit.functions import load_function
 from devkit.moto import add_key
 from tests.helpers.deployment import CLIENT_CREDITS, credits
 from tests.helpers.functions import Jobs
-from vegart.jobs import RECORD_RETENTION_SECONDS
+from vegart.jobs.record import RECORD_RETENTION_SECONDS
 from vegart.keys import DISABLED, KeyStore
 
 BASE = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/Prod"

@@ -25,7 +25,7 @@ from devkit.events import (
 )
 from mock_server import render_jpeg
 from tests.helpers.functions import Broken
-from vegart.jpeg import jpeg_size
+from vegart.render.jpeg import jpeg_size
 
 URL = "https://api.segmind.test/v1/segmind-vega-rt-v1"
 PROMPT = {"prompt": "a lighthouse at dusk", "seed": 758143278}

@@ -23,7 +23,7 @@ from vegart.errors import (
     NoCapacity,
     RateLimited,
 )
-from vegart.leases import RenderLeases
+from vegart.render.leases import RenderLeases
 
 
 def test_a_watcher_of_a_render_refused_for_capacity_gets_the_same_error(

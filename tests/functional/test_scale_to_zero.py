@@ -23,10 +23,10 @@ from devkit.sagemaker_endpoint import SageMakerEndpoint
 from mock_server import render_jpeg
 from tests.helpers.deployment import CLIENT_CREDITS, credits
 from tests.helpers.functions import Jobs
-from vegart import job_worker
-from vegart.backends.sagemaker import NO_CAPACITY_RETRY_AFTER_SECONDS
-from vegart.errors import NoCapacity
+from vegart.errors import InternalError, NoCapacity
+from vegart.jobs import worker
 from vegart.keys import KeyStore
+from vegart.render.backends.sagemaker import NO_CAPACITY_RETRY_AFTER_SECONDS
 
 ENDPOINT = "vegart-render-local"
 COMPONENT = "vegart-render-local"
@@ -81,7 +81,7 @@ def test_a_job_waits_for_a_copy_without_using_up_its_deliveries_then_completes(
     keys: KeyStore,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(job_worker, "CAPACITY_POLL_SECONDS", 0)  # the test does not wait
+    monkeypatch.setattr(worker, "CAPACITY_POLL_SECONDS", 0)  # the test does not wait
     jobs = Jobs(aws)
     request_id = jobs.submitted(FOX)
     for look in range(1, LOOKS + 1):
@@ -109,7 +109,7 @@ def test_a_job_that_waits_past_its_bound_is_given_up_and_refunded(
     keys: KeyStore,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(job_worker, "CAPACITY_POLL_SECONDS", 0)
+    monkeypatch.setattr(worker, "CAPACITY_POLL_SECONDS", 0)
     jobs = Jobs(aws)
     request_id = jobs.submitted(FOX)
     assert jobs.queue.poll_once() == 1
@@ -138,11 +138,11 @@ def test_a_job_keeps_its_message_when_the_reminder_cannot_be_sent(
     monkeypatch.setattr(queue, "retry_in", lambda *args: handed_back.append(args))
 
     def refuse(*_: Any, **__: Any) -> None:
-        raise job_worker.InternalError("The job queue is unavailable")
+        raise InternalError("The job queue is unavailable")
 
     monkeypatch.setattr(queue, "send", refuse)
     assert jobs.queue.poll_once() == 1
     ((_, seconds),) = handed_back
-    assert seconds == job_worker.CAPACITY_POLL_SECONDS
+    assert seconds == worker.CAPACITY_POLL_SECONDS
     assert jobs.waiting() == 1  # the delivery itself, kept
     assert response_json(jobs.status(request_id))["status"] == "QUEUED"

@@ -27,8 +27,8 @@ from devkit.events import api_event, header, key_check_event, response_body
 from devkit.functions import load_function
 from tests.helpers.functions import RESULT_RESOURCE, STATUS_RESOURCE, SUBMIT, Jobs
 from tests.helpers.hostile import any_text, urlish
-from vegart.authorizer import UnauthorizedError
-from vegart.webhook_targets import TargetPolicy
+from vegart.api.authorizer import UnauthorizedError
+from vegart.webhooks.targets import TargetPolicy
 
 EXAMPLES = settings(
     max_examples=150,

@@ -13,11 +13,7 @@ import pytest
 from vegart.errors import NotFound
 from vegart.keys import KeyStore
 from vegart.observability import logger
-from vegart.webhook_signatures import (
-    SECRET_PREFIX,
-    WebhookSecrets,
-    new_secret,
-)
+from vegart.webhooks.signatures import SECRET_PREFIX, WebhookSecrets, new_secret
 
 
 @pytest.fixture

@@ -21,9 +21,9 @@ from devkit.events import response_json
 from devkit.raw_receiver import CLOSE, STALL, RawReceiver, Then
 from devkit.webhook_receiver import HANG, WebhookReceiver
 from tests.helpers.functions import Jobs
-from vegart.jobs import WEBHOOK_DELIVERED, WEBHOOK_EXHAUSTED, WEBHOOK_GONE, WEBHOOK_RETRYING
-from vegart.webhook_sender import ATTEMPT_TIMEOUT_SECONDS, WebhookSender
-from vegart.webhook_targets import TargetPolicy
+from vegart.jobs.record import WEBHOOK_DELIVERED, WEBHOOK_EXHAUSTED, WEBHOOK_GONE, WEBHOOK_RETRYING
+from vegart.webhooks.sender import ATTEMPT_TIMEOUT_SECONDS, WebhookSender
+from vegart.webhooks.targets import TargetPolicy
 
 PROMPT = {"prompt": "a lighthouse at dusk", "seed": 11}
 
@@ -42,10 +42,11 @@ def quick(jobs: Jobs, **options: Any) -> WebhookSender:
     settings: dict[str, Any] = {"schedule": (0, 0, 0), "timeout": 1.0, **options}
     sender = WebhookSender(
         wiring.job_store,
+        wiring.deliveries,
         wiring.webhook_secrets,
         wiring.outputs,
-        settings.pop("targets", wiring.webhook_targets),
-        wiring.webhook_queue,
+        targets=settings.pop("targets", wiring.webhook_targets),
+        queue=wiring.webhook_queue,
         url_seconds=60,
         **settings,
     )

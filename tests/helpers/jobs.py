@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from devkit.clock import FakeClock
 from devkit.events import CLIENT_KEY_ID
-from vegart.cache_key import RenderSpec, cache_key
-from vegart.jobs import QUEUED, Job, new_request_id
+from vegart.jobs.record import QUEUED, Job, new_request_id
+from vegart.render.spec import RenderSpec, cache_key
 
 SPEC = RenderSpec("segmind", "segmind-vega-rt-v1", "a fox in the snow", 7, 4, 1024, 1024)
 #: When a test's jobs are submitted: a fixed time, which each test moves on by hand.

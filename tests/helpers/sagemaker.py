@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vegart.cache_key import RenderSpec
+from vegart.render.spec import RenderSpec
 
 ENDPOINT = "vegart-render"
 SPEC = RenderSpec(

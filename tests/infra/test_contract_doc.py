@@ -2,7 +2,7 @@
 
 The contract is written for people in ``docs/contract.md`` and for machines in
 ``docs/openapi.yaml``, and enforced by ``vegart.contract``, ``vegart.errors`` and
-``vegart.api``. Each table a person reads is parsed here and compared with the other two, so
+``vegart.api.rest``. Each table a person reads is parsed here and compared with the other two, so
 that none of the three can change alone; and every section the code cites must exist.
 """
 
@@ -18,7 +18,7 @@ import yaml
 from tests.helpers.contract_doc import section, table
 from tests.helpers.template import OPENAPI_PATH, REPO_ROOT
 from vegart import contract, errors
-from vegart.api import EXPOSED_HEADERS
+from vegart.api.rest import EXPOSED_HEADERS
 
 OPENAPI = yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
 SCHEMA = OPENAPI["components"]["schemas"]["RenderRequest"]

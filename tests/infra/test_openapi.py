@@ -25,18 +25,18 @@ from devkit.events import api_event, header, preflight_event
 from devkit.functions import load_function
 from tests.helpers.functions import URL, Jobs
 from tests.helpers.template import OPENAPI_PATH, load_template
-from vegart import api
+from vegart.api import rest, v1
+from vegart.api.routes import ROUTE
 from vegart.contract import (
     INT_FIELDS,
     MAX_PROMPT_CHARS,
     MAX_SEED,
-    ROUTE,
     IntField,
     RenderRequest,
     parse_render_request,
 )
 from vegart.errors import BadRequest, ContractError, MethodNotAllowed, RateLimited
-from vegart.render_service import RenderResult
+from vegart.render.service import RenderResult
 
 PATH = "/segmind-vega-rt-v1"
 #: Segmind's v2 API, under servers of their own: the stage's root.
@@ -232,7 +232,7 @@ def test_the_key_goes_in_x_api_key_and_the_preflight_needs_none(
             assert "security" not in operation, f"{method} must keep the global key requirement"
     assert template["Resources"]["RenderApi"]["Properties"]["Auth"]["ApiKeyRequired"] is True
     assert render_events(template)["Preflight"]["Auth"]["ApiKeyRequired"] is False
-    assert "x-api-key" in [name.lower() for name in api.ALLOWED_HEADERS]
+    assert "x-api-key" in [name.lower() for name in rest.ALLOWED_HEADERS]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -381,7 +381,7 @@ def test_the_200_is_what_the_function_answers(
     result = RenderResult(
         image=TINY_JPEG, seed=758143278, cache_hit=cache_hit, key="k", remaining_credits=41
     )
-    answer = api.image_response(result, base64_body=base64_body, req_id="req-1")
+    answer = v1.image_response(result, base64_body=base64_body, req_id="req-1")
     assert answer.status_code == 200
     assert set(ok["content"]) == {"image/jpeg", "application/json"}
     assert answer.content_type in ok["content"]
@@ -412,7 +412,7 @@ def test_the_200_is_what_the_function_answers(
 
 
 def test_every_header_a_page_needs_is_exposed_by_cors(doc: dict[str, Any]) -> None:
-    exposed = {name.lower() for name in api.EXPOSED_HEADERS}
+    exposed = {name.lower() for name in rest.EXPOSED_HEADERS}
     ok = responses_of(operations(doc)["post"])[200]
     limited = responses_of(operations(doc)["post"])[429]
     for name in set(response_headers(ok)) | set(response_headers(limited)):
@@ -464,7 +464,7 @@ def test_every_error_answer_is_the_error_schema_in_json(doc: dict[str, Any]) -> 
 def test_the_functions_error_bodies_match_the_error_schema(doc: dict[str, Any]) -> None:
     validator = OAS30Validator(doc["components"]["schemas"]["Error"])
     for error_class in gateway_error_classes():
-        answer = api.error_response(error_class(), "req-1")
+        answer = rest.error_response(error_class(), "req-1")
         assert answer.status_code == error_class.status
         assert answer.content_type == "application/json"
         validator.validate(json.loads(answer.body))
@@ -535,7 +535,7 @@ def test_the_preflight_is_a_204_with_the_documented_cors_headers(
     for name in response_headers(documented[204]):
         assert header(response, name) is not None, name
     expose = response_headers(documented[204])["access-control-expose-headers"]["schema"]
-    assert expose["example"] == ",".join(api.EXPOSED_HEADERS)
+    assert expose["example"] == ",".join(rest.EXPOSED_HEADERS)
     assert header(response, "Access-Control-Expose-Headers") == expose["example"]
 
 

@@ -32,10 +32,10 @@ from mock_server import render_jpeg
 from tests.helpers.deployment import TEST_ENV
 from tests.helpers.functions import Jobs
 from tests.helpers.template import EXPECTED_PARAMETERS, as_deployed, role_grants
-from vegart import job_worker
-from vegart.cache_key import cache_key
 from vegart.contract import parse_render_request
-from vegart.jobs import new_request_id
+from vegart.jobs import worker
+from vegart.jobs.record import new_request_id
+from vegart.render.spec import cache_key
 
 URL = f"{TEST_ENV['SEGMIND_BASE_URL']}/segmind-vega-rt-v1"
 #: The test deployment's names, and the template resource each stands for.
@@ -354,7 +354,7 @@ def run_the_worker_on_a_gpu_endpoint(aws: dict[str, Any], record: Recording) -> 
             "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": endpoint.url,
         }.items():
             patch.setenv(name, value)
-        patch.setattr(job_worker, "CAPACITY_POLL_SECONDS", 0)
+        patch.setattr(worker, "CAPACITY_POLL_SECONDS", 0)
         jobs = Jobs(aws)
         request_id = jobs.submitted({"prompt": "a fox on a GPU", "seed": 1})
         recorded = record()

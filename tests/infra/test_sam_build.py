@@ -33,14 +33,18 @@ BUILD_SECONDS = 540
 #: Lambda's limit on a function and all its layers, unzipped.
 LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
 #: What the layer must carry besides vegart: requirements.txt's packages and the Tracer's SDK.
-LAYER_PACKAGES = ("aws_lambda_powertools", "requests", "aws_xray_sdk")
+LAYER_PACKAGES = ("aws_lambda_powertools", "requests", "aws_xray_sdk", "wrapt")
+#: The runtime's own AWS SDK: a copy in the layer would come first on the path, beside (or
+#: instead of) the runtime's, and weighs three quarters of the layer.
+RUNTIME_SDK = ("boto3", "botocore", "s3transfer")
 #: The repository's development side and build files: none may reach Lambda, where a copy of
 #: the repository (or of a whole CodeUri's folder) would put them at an artifact's top level or
 #: beside the layer's packages.
 DEV_ONLY = {
     "tests", "devkit", "local_stack", "mock_server", "benchmarks", "admin", "vegart_admin",
     "sagemaker", "docs", "events", "scripts", "functions", "layers", ".venv", ".git",
-    ".aws-sam", "Makefile", "requirements.txt", "pyproject.toml", "template.yaml",
+    ".aws-sam", "Makefile", "requirements.txt", "requirements-tracing.txt", "pyproject.toml",
+    "template.yaml",
 }  # fmt: skip
 #: Credentials and profiles that could make a build pass here and fail elsewhere.
 AWS_IDENTITY = (
@@ -164,7 +168,7 @@ def test_the_layer_ships_every_vegart_module_on_lambdas_python_path(build: Build
     layer = build.artifact("SharedLayer")
     assert sorted(path.name for path in layer.iterdir()) == ["python"]
     shipped = files_under(layer / "python" / "vegart")
-    assert {"__init__.py", "backends/__init__.py"} <= shipped
+    assert {"__init__.py", "render/backends/__init__.py", "api/v1.py"} <= shipped
     assert shipped == files_under(REPO_ROOT / "layers" / "shared" / "vegart", "*.py")
 
 
@@ -173,6 +177,12 @@ def test_the_layer_ships_its_dependencies(build: Build) -> None:
     site = build.artifact("SharedLayer") / "python"
     for package in LAYER_PACKAGES:
         assert (site / package / "__init__.py").is_file(), package
+
+
+@pytest.mark.timeout(BUILD_SECONDS + 60)
+def test_the_layer_leaves_the_aws_sdk_to_the_runtime(build: Build) -> None:
+    site = build.artifact("SharedLayer") / "python"
+    assert [package for package in RUNTIME_SDK if (site / package).exists()] == []
 
 
 def lambda_platform(sam_template: dict[str, Any]) -> tuple[str, str]:

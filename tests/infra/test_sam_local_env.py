@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from devkit.resources import LOCAL_DEPLOYMENT
-from local_stack.stack import LOCAL_AWS_PORT, LOCAL_MOCK_PORT
+from local_stack.options import LOCAL_AWS_PORT, LOCAL_MOCK_PORT
 from tests.helpers.template import REPO_ROOT
 
 ENV_FILE = REPO_ROOT / "local_stack" / "sam-env.json"

@@ -18,10 +18,10 @@ from tests.helpers.template import (
     role_grants,
     variables_the_settings_read,
 )
-from vegart.cache_key import KEY_VERSION
 from vegart.config import LAMBDA_TIMEOUT_SECONDS, MAX_OUTPUT_URL_SECONDS, Settings
-from vegart.jobs import RECORD_RETENTION_SECONDS
-from vegart.webhook_sender import ATTEMPT_TIMEOUT_SECONDS, RETRY_SCHEDULE_SECONDS
+from vegart.jobs.record import RECORD_RETENTION_SECONDS
+from vegart.render.spec import KEY_VERSION
+from vegart.webhooks.sender import ATTEMPT_TIMEOUT_SECONDS, RETRY_SCHEDULE_SECONDS
 
 WORKER = "JobWorkerFunction"
 SENDER = "WebhookSenderFunction"

@@ -48,7 +48,7 @@ def test_importing_the_whole_lambda_side_imports_no_model_server_module():
     report = json.loads(completed.stdout.splitlines()[-1])
     functions = {path.parent.name for path in (ROOT / "functions").glob("*/app.py")}
     assert {f"function_{name}" for name in functions} <= set(report["loaded"])
-    assert {"vegart.render_service", "vegart.backends.segmind"} <= set(report["loaded"])
+    assert {"vegart.render.service", "vegart.render.backends.segmind"} <= set(report["loaded"])
     heavy = {name for name in report["modules"] if name.split(".")[0] in MODEL_SERVER_ONLY}
     assert heavy == set()
 

@@ -105,9 +105,9 @@ def render_through_runtime_api(base_url, steps):
     """The gateway's SageMaker backend, with boto3 pointed at this server."""
     import boto3
 
-    from vegart.backends.sagemaker import SageMakerBackend
-    from vegart.cache_key import RenderSpec
     from vegart.deadline import Deadline
+    from vegart.render.backends.sagemaker import SageMakerBackend
+    from vegart.render.spec import RenderSpec
 
     client = boto3.client(
         "sagemaker-runtime", endpoint_url=base_url, region_name="us-east-1",

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from vegart.cache_key import KEY_VERSION, RenderSpec, cache_key, etag
+from vegart.render.spec import KEY_VERSION, RenderSpec, cache_key, etag
 
 SPEC = RenderSpec(
     backend="segmind",
@@ -59,7 +59,7 @@ def test_any_change_of_input_changes_the_key(field: str, value: object) -> None:
 
 def test_the_key_is_the_same_in_another_process() -> None:
     code = (
-        "from vegart.cache_key import RenderSpec, cache_key;"
+        "from vegart.render.spec import RenderSpec, cache_key;"
         "print(cache_key(RenderSpec('segmind','segmind-vega-rt-v1','a red fox, snow',"
         "758143278,4,1024,1024)))"
     )

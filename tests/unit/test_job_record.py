@@ -8,13 +8,7 @@ import pytest
 
 from devkit.clock import FakeClock
 from tests.helpers.jobs import SUBMITTED_AT, new_job
-from vegart.jobs import (
-    COMPLETED,
-    CREDIT_HELD,
-    PROCESSING,
-    is_request_id,
-    new_request_id,
-)
+from vegart.jobs.record import COMPLETED, CREDIT_HELD, PROCESSING, is_request_id, new_request_id
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from mock_server import render_jpeg
-from vegart.jpeg import InvalidImage, check_render, is_valid_render, jpeg_size
+from vegart.render.jpeg import InvalidImage, check_render, is_valid_render, jpeg_size
 
 
 def pillow_jpeg(width: int, height: int, **options: object) -> bytes:
@@ -72,7 +72,7 @@ REQUIRED = {0xD8, 0xDB, 0xC4, 0xC0, 0xC2, 0xDA, 0xD9}
 def segments(data: bytes) -> list[tuple[int, int, int]]:
     """``(marker, start, end)`` of each segment, a scan's data counted in its SOS segment.
 
-    Written apart from vegart.jpeg, so that the test does not share the code it checks.
+    Written apart from vegart.render.jpeg, so that the test does not share the code it checks.
     """
     found = [(0xD8, 0, 2)]
     pos = 2

@@ -25,9 +25,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.helpers.request_table import FIELDS, bodies, judge
-from vegart.cache_key import RenderSpec, cache_key
 from vegart.contract import MAX_SEED, RenderRequest, parse_render_request
 from vegart.errors import BadRequest
+from vegart.render.spec import RenderSpec, cache_key
 
 ROOT = Path(__file__).resolve().parents[2]
 #: No example database: CI must not depend on, or write, state from earlier runs.
@@ -146,7 +146,7 @@ def test_pinned_specs_have_their_golden_keys() -> None:
 def test_keys_are_the_same_in_other_processes_whatever_their_hash_seed(hash_seed: str) -> None:
     code = (
         "import json, sys\n"
-        "from vegart.cache_key import RenderSpec, cache_key\n"
+        "from vegart.render.spec import RenderSpec, cache_key\n"
         "specs = [RenderSpec(*row) for row in json.load(sys.stdin)]\n"
         "print(json.dumps([cache_key(spec) for spec in specs]))\n"
     )

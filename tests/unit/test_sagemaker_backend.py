@@ -28,12 +28,6 @@ from devkit.functions import ROOT
 from devkit.sagemaker_endpoint import NO_CAPACITY_MESSAGE
 from mock_server import render_jpeg
 from tests.helpers.sagemaker import ENDPOINT, EXPECTED_BODY, SPEC
-from vegart.backends.sagemaker import (
-    BAD_REQUEST_PREFIX,
-    NO_CAPACITY_RETRY_AFTER_SECONDS,
-    SageMakerBackend,
-)
-from vegart.cache_key import RenderSpec, cache_key
 from vegart.deadline import Deadline
 from vegart.errors import (
     BadGateway,
@@ -42,7 +36,13 @@ from vegart.errors import (
     NoCapacity,
     RateLimited,
 )
-from vegart.retry import RetryPolicy
+from vegart.render.backends.retry import RetryPolicy
+from vegart.render.backends.sagemaker import (
+    BAD_REQUEST_PREFIX,
+    NO_CAPACITY_RETRY_AFTER_SECONDS,
+    SageMakerBackend,
+)
+from vegart.render.spec import RenderSpec, cache_key
 
 IMAGE = render_jpeg("a fox", 7, 4)
 MSG = "prompt must not be empty or only white space"

@@ -13,13 +13,13 @@ import responses
 
 from devkit.clock import FakeClock
 from mock_server import render_jpeg
-from vegart.backends.segmind import SegmindBackend
-from vegart.cache_key import RenderSpec
 from vegart.contract import parse_render_request
 from vegart.deadline import Deadline
 from vegart.errors import BadGateway, BadRequest, GatewayTimeout, RateLimited
-from vegart.render_service import RenderService
-from vegart.retry import RetryPolicy
+from vegart.render.backends.retry import RetryPolicy
+from vegart.render.backends.segmind import SegmindBackend
+from vegart.render.service import RenderService
+from vegart.render.spec import RenderSpec
 
 BASE = "https://api.segmind.test/v1"
 URL = f"{BASE}/segmind-vega-rt-v1"

@@ -21,12 +21,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devkit.clock import FakeClock
-from vegart.backends.sagemaker import SageMakerBackend
-from vegart.backends.segmind import SegmindBackend
-from vegart.cache_key import RenderSpec
 from vegart.deadline import Deadline
 from vegart.errors import BadGateway, BadRequest, RateLimited
-from vegart.retry import MAX_SERVER_WAIT_SECONDS, RetryPolicy, server_wait
+from vegart.render.backends.retry import MAX_SERVER_WAIT_SECONDS, RetryPolicy, server_wait
+from vegart.render.backends.sagemaker import SageMakerBackend
+from vegart.render.backends.segmind import SegmindBackend
+from vegart.render.spec import RenderSpec
 
 BASE = "https://api.segmind.test/v1"
 URL = f"{BASE}/segmind-vega-rt-v1"

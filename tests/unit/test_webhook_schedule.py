@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vegart.webhook_sender import RETRY_SCHEDULE_SECONDS
+from vegart.webhooks.sender import RETRY_SCHEDULE_SECONDS
 
 
 def test_the_schedule_retries_for_at_least_an_hour_soon_at_first() -> None:

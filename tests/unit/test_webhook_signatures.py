@@ -12,7 +12,7 @@ import boto3
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from vegart.webhook_signatures import (
+from vegart.webhooks.signatures import (
     SECRET_BYTES,
     SECRET_PREFIX,
     SigningSecrets,

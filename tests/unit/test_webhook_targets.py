@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from vegart.webhook_targets import (
+from vegart.webhooks.targets import (
     MAX_URL_CHARS,
     RefusedTarget,
     TargetPolicy,

@@ -12,7 +12,8 @@ from __future__ import annotations
 import pytest
 
 from devkit.raw_receiver import CLOSE, STALL, RawReceiver, Then
-from vegart.webhook_http import (
+from vegart.webhooks.targets import Destination, TargetPolicy
+from vegart.webhooks.transport import (
     BAD_ANSWER,
     CONNECTION_FAILED,
     INCOMPLETE_ANSWER,
@@ -21,7 +22,6 @@ from vegart.webhook_http import (
     Outcome,
     post,
 )
-from vegart.webhook_targets import Destination, TargetPolicy
 
 EVENT = b'{"request_id": "r", "status": "COMPLETED"}'
 #: The cut of an attempt that stalls: short, since a stalled receiver is what it waits for.

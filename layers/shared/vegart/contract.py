@@ -12,12 +12,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import BadRequest
+from vegart.errors import BadRequest
 
 MODEL_SLUG = "segmind-vega-rt-v1"
-ROUTE = f"/v1/{MODEL_SLUG}"
-#: Where a key's owner reads its webhook signing secret (Replicate's path for the same).
-WEBHOOK_SECRET_ROUTE = "/v2/webhooks/default/secret"  # noqa: S105 # nosec B105 # a route
 MAX_BODY_BYTES = 64 * 1024
 MAX_PROMPT_CHARS = 4096
 RANDOM_SEED = -1

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .aws import condition_failed
-from .errors import ContractError, Forbidden, InsufficientCredits, InternalError, Unauthorized
-from .keys import ACTIVE, utc_now
-from .observability import logger, metrics
+from vegart.aws import condition_failed
+from vegart.errors import ContractError, Forbidden, InsufficientCredits, InternalError, Unauthorized
+from vegart.keys import ACTIVE, utc_now
+from vegart.observability import logger, metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from .aws import condition_failed
-from .contract import MODEL_SLUG
+from vegart.aws import condition_failed
+from vegart.contract import MODEL_SLUG
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

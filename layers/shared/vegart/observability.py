@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
 
-from .config import Settings
+from vegart.config import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 

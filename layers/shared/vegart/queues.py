@@ -26,8 +26,8 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .errors import InternalError
-from .observability import logger, metrics
+from vegart.errors import InternalError
+from vegart.observability import logger, metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -4,6 +4,10 @@ A function's ``app.py`` reads the settings once and makes one :class:`Wiring`; t
 its collaborators from it as arguments. Building lazily keeps the cold start to what the first
 request needs, and a test builds its own wiring (or loads the function anew) instead of
 patching module globals.
+
+Each builder imports what it builds when it is first asked: the composition root knows every
+collaborator of every function, and a function that never asks for the job worker (the
+authorizer, the render function) never imports it.
 """
 
 from __future__ import annotations
@@ -11,23 +15,25 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from .aws import AwsClients
-from .backends import backend_identity, make_backend
-from .cache import RenderCache
-from .config import ConfigurationError, Settings
-from .credits import CreditLedger
-from .job_worker import DeadLetters, JobWorker
-from .jobs import JobStore
-from .keys import KeyStore
-from .leases import RenderLeases
-from .queues import MessageQueue
-from .render_service import RenderService
-from .submissions import JobSubmissions
-from .webhook_outbox import WebhookOutbox
-from .webhook_sender import WebhookSender
-from .webhook_signatures import WebhookSecrets
-from .webhook_targets import TargetPolicy
+from vegart.aws import AwsClients
+from vegart.config import ConfigurationError, Settings
+
+if TYPE_CHECKING:
+    from vegart.credits import CreditLedger
+    from vegart.jobs.deliveries import DeliveryRecords
+    from vegart.jobs.outbox import WebhookOutbox
+    from vegart.jobs.store import JobStore
+    from vegart.jobs.submissions import JobSubmissions
+    from vegart.jobs.worker import DeadLetters, JobWorker
+    from vegart.keys import KeyStore
+    from vegart.queues import MessageQueue
+    from vegart.render.cache import RenderCache
+    from vegart.render.service import RenderService
+    from vegart.webhooks.sender import WebhookSender
+    from vegart.webhooks.signatures import WebhookSecrets
+    from vegart.webhooks.targets import TargetPolicy
 
 
 class Wiring:
@@ -59,6 +65,8 @@ class Wiring:
 
     @cached_property
     def cache(self) -> RenderCache | None:
+        from vegart.render.cache import RenderCache
+
         config, clients = self.config, self.clients
         if not config.cache_bucket:
             return None
@@ -73,6 +81,8 @@ class Wiring:
 
     @cached_property
     def ledger(self) -> CreditLedger | None:
+        from vegart.credits import CreditLedger
+
         if not self.config.keys_table:
             return None
         return CreditLedger(self.config.keys_table, self.clients.dynamodb)
@@ -80,10 +90,15 @@ class Wiring:
     @cached_property
     def key_store(self) -> KeyStore:
         """The keys table, for the authorizer."""
+        from vegart.keys import KeyStore
+
         return KeyStore(self.config.keys_table, self.clients.dynamodb)
 
     @cached_property
     def job_store(self) -> JobStore:
+        from vegart.credits import CreditLedger
+        from vegart.jobs.store import JobStore
+
         return JobStore(
             self.config.jobs_table,
             self.clients.dynamodb,
@@ -105,32 +120,51 @@ class Wiring:
         return self._queue(self.config.webhook_queue_url, "webhook queue", "WebhookQueueErrors")
 
     @cached_property
+    def deliveries(self) -> DeliveryRecords:
+        """Where each job's completion event stands, on the job's record."""
+        from vegart.jobs.deliveries import DeliveryRecords
+
+        return DeliveryRecords(self.config.jobs_table, self.clients.dynamodb)
+
+    @cached_property
     def webhook_outbox(self) -> WebhookOutbox:
-        return WebhookOutbox(self.job_store, self.webhook_queue)
+        from vegart.jobs.outbox import WebhookOutbox
+
+        return WebhookOutbox(self.job_store, self.deliveries, self.webhook_queue)
 
     @cached_property
     def webhook_targets(self) -> TargetPolicy:
+        from vegart.webhooks.targets import TargetPolicy
+
         return TargetPolicy(allow_loopback=self.config.webhook_allow_loopback)
 
     @cached_property
     def webhook_secrets(self) -> WebhookSecrets:
+        from vegart.webhooks.signatures import WebhookSecrets
+
         return WebhookSecrets(self.config.keys_table, self.clients.dynamodb)
 
     @cached_property
     def webhook_sender(self) -> WebhookSender:
         """The sender's side: attempt a job's completion event, record how it went."""
+        from vegart.webhooks.sender import WebhookSender
+
         return WebhookSender(
             self.job_store,
+            self.deliveries,
             self.webhook_secrets,
             self.outputs,
-            self.webhook_targets,
-            self.webhook_queue,
+            targets=self.webhook_targets,
+            queue=self.webhook_queue,
             url_seconds=self.config.output_url_seconds,
         )
 
     @cached_property
     def submissions(self) -> JobSubmissions:
         """The jobs function's side: submit, and find a job for its owner."""
+        from vegart.jobs.submissions import JobSubmissions
+        from vegart.render.backends import backend_identity
+
         return JobSubmissions(
             backend_identity(self.config),
             self.cache,
@@ -144,6 +178,8 @@ class Wiring:
     @cached_property
     def job_worker(self) -> JobWorker:
         """The worker's side: render a job through the v1 path, record its end."""
+        from vegart.jobs.worker import JobWorker
+
         return JobWorker(
             self.job_render_service,
             self.job_store,
@@ -155,12 +191,20 @@ class Wiring:
     @cached_property
     def dead_letters(self) -> DeadLetters:
         """The dead-letter handler's side: fail the jobs no worker could finish."""
+        from vegart.jobs.worker import DeadLetters
+
         return DeadLetters(self.job_store, self.webhook_outbox, self.job_dead_letter_queue)
 
     def _queue(self, url: str, purpose: str, error_metric: str) -> MessageQueue:
+        from vegart.queues import MessageQueue
+
         return MessageQueue(url, self.clients.sqs, purpose=purpose, error_metric=error_metric)
 
     def _render_service(self, ledger: CreditLedger | None) -> RenderService:
+        from vegart.render.backends import make_backend
+        from vegart.render.leases import RenderLeases
+        from vegart.render.service import RenderService
+
         config, clients = self.config, self.clients
         leases = (
             RenderLeases(config.leases_table, clients.dynamodb) if config.leases_table else None
